@@ -1,0 +1,3 @@
+export * from './lib/app-error';
+export * from './lib/async';
+export * from './lib/secrets';
