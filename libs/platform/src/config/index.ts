@@ -1,0 +1,3 @@
+export * from './base.config';
+export * from './config-decorators';
+export * from './load-config';
