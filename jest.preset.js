@@ -30,4 +30,6 @@ module.exports = {
   moduleNameMapper,
   testMatch: ['**/?(*.)+(spec|int-spec|e2e-spec).ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // Integration and end-to-end tests talk to real servers; waits inside them are bounded separately.
+  testTimeout: 30_000,
 };

@@ -1,3 +1,4 @@
 export * from './lib/app-error';
 export * from './lib/async';
 export * from './lib/secrets';
+export * from './lib/semaphore';

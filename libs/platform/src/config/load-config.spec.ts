@@ -47,7 +47,13 @@ describe('loadConfig', () => {
       HOSTS: 'a.example, b.example',
       COUNT: '7',
     });
-    expect(config).toMatchObject({ PORT: 3001, FEATURE: true, INTERVAL: 300_000, HOSTS: ['a.example', 'b.example'], COUNT: 7 });
+    expect(config).toMatchObject({
+      PORT: 3001,
+      FEATURE: true,
+      INTERVAL: 300_000,
+      HOSTS: ['a.example', 'b.example'],
+      COUNT: 7,
+    });
   });
 
   it('names every bad variable in one error', () => {
@@ -68,7 +74,15 @@ describe('loadConfig', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const message = (caught as ConfigError).message;
-    for (const variable of ['PORT', 'DATABASE_URL', 'NATS_URL', 'FEATURE', 'INTERVAL', 'LOG_LEVEL', 'NATS_PREFIX']) {
+    for (const variable of [
+      'PORT',
+      'DATABASE_URL',
+      'NATS_URL',
+      'FEATURE',
+      'INTERVAL',
+      'LOG_LEVEL',
+      'NATS_PREFIX',
+    ]) {
       expect(message).toContain(`${variable}:`);
     }
     expect(message).toContain('PORT: must be an integer number');

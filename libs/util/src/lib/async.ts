@@ -11,3 +11,18 @@ export function jitteredBackoff(attempt: number, baseMs = 200, capMs = 30_000, f
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.max(floorMs, Math.round(Math.random() * ceiling));
 }
+
+/** Resolves to `fallback` when `promise` takes longer than `ms`; the timer never outlives the race. */
+export function withTimeout<T, F = undefined>(
+  promise: Promise<T> | undefined,
+  ms: number,
+  fallback?: F,
+): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    (promise ?? Promise.resolve(undefined as T)).finally(() => clearTimeout(timer)),
+    new Promise<F>((resolve) => {
+      timer = setTimeout(() => resolve(fallback as F), ms);
+    }),
+  ]);
+}

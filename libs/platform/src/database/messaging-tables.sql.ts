@@ -1,0 +1,35 @@
+import { assertIdentifier } from './data-source.factory';
+
+/**
+ * DDL of the outbox and inbox tables every service keeps in its own schema (version 1).
+ * Apps call these from their own first migration; the platform lib exports SQL, never entities.
+ * Append-only: a change is a new function (v2) used by a new migration.
+ */
+export function messagingTablesV1Up(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [
+    `CREATE TABLE ${s}.outbox (
+       id bigserial PRIMARY KEY,
+       event_id uuid NOT NULL UNIQUE,
+       subject text NOT NULL,
+       headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+       payload text NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       published_at timestamptz
+     )`,
+    `CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (id) WHERE published_at IS NULL`,
+    `CREATE INDEX outbox_published_at_idx ON ${s}.outbox (published_at) WHERE published_at IS NOT NULL`,
+    `CREATE TABLE ${s}.inbox (
+       consumer text NOT NULL,
+       event_id text NOT NULL,
+       processed_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (consumer, event_id)
+     )`,
+    `CREATE INDEX inbox_processed_at_idx ON ${s}.inbox (processed_at)`,
+  ];
+}
+
+export function messagingTablesV1Down(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [`DROP TABLE ${s}.inbox`, `DROP TABLE ${s}.outbox`];
+}

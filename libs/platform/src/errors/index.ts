@@ -1,0 +1,3 @@
+export * from './error-status';
+export * from './http-error.filter';
+export * from './validation.pipe';

@@ -1,0 +1,236 @@
+import { headers as natsHeaders, type ConsumerMessages, type JsMsg } from 'nats';
+
+import { deadLetterSubject, HEADERS } from '@testkase/contracts';
+import { isAppError, jitteredBackoff, Semaphore, sleep, ValidationError, withTimeout } from '@testkase/util';
+
+import type { Logger } from '../telemetry/logger';
+import type { MetricsRegistry } from '../telemetry/metrics';
+import { withConsumerSpan } from '../telemetry/tracing';
+import { headersToRecord } from './event-publisher';
+import { ensureConsumer, type ConsumerDefinition } from './jetstream-setup';
+import type { NatsClient } from './nats-client';
+
+/** One message as a handler sees it: the subject without the environment prefix, headers as a record. */
+export interface InboundMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Nats-Msg-Id, when the publisher set one. */
+  readonly msgId: string | undefined;
+  /** 1 on the first delivery. */
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+  /** Parses the body as JSON; a body that is not JSON is a permanent failure. */
+  json<T = unknown>(): T;
+}
+
+export type MessageHandler = (message: InboundMessage) => Promise<void>;
+
+export interface ConsumerOptions extends ConsumerDefinition {
+  handler: MessageHandler;
+  /** Handlers running at once. */
+  concurrency?: number;
+  /** Delay before redelivery after a transient failure on delivery `n` (1-based). */
+  retryDelayMs?: (deliveryCount: number) => number;
+}
+
+export type Outcome = 'ack' | 'nak' | 'term';
+
+const defaultRetryDelay = (deliveryCount: number) => jitteredBackoff(deliveryCount, 500, 30_000, 250);
+
+function toInbound(msg: JsMsg, unprefix: (subject: string) => string): InboundMessage {
+  const headers = headersToRecord(msg.headers);
+  return {
+    subject: unprefix(msg.subject),
+    data: msg.data,
+    headers,
+    msgId: headers['nats-msg-id'],
+    deliveryCount: msg.info.redeliveryCount,
+    streamSequence: msg.seq,
+    json<T>() {
+      try {
+        return JSON.parse(Buffer.from(msg.data).toString('utf8')) as T;
+      } catch (error) {
+        throw new ValidationError(`message body is not JSON: ${(error as Error).message}`);
+      }
+    },
+  };
+}
+
+/**
+ * Runs a durable pull consumer: explicit ack on success, nak with a delay on a transient failure,
+ * and on a permanent failure — or on the last allowed delivery — the message goes to
+ * `deadletter.<durable>` with its error and is terminated, so a poison message never blocks the rest.
+ */
+export class JetStreamConsumer {
+  private readonly slots: Semaphore;
+  private messages?: ConsumerMessages;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private loop?: Promise<void>;
+  private readonly maxDeliver: number;
+  private readonly outcomes;
+  private readonly duration;
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly options: ConsumerOptions,
+    private readonly logger: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.slots = new Semaphore(options.concurrency ?? 16);
+    this.maxDeliver = options.maxDeliver ?? 5;
+    this.outcomes = metrics.counter('messages_handled_total', 'Messages handled by consumer and outcome', [
+      'consumer',
+      'outcome',
+    ]);
+    this.duration = metrics.histogram('message_handle_seconds', 'Time to handle one message', ['consumer']);
+  }
+
+  get durable(): string {
+    return this.options.durable;
+  }
+
+  /** Declares the consumer (idempotent) and starts pulling in the background. */
+  async start(): Promise<void> {
+    await ensureConsumer(this.nats.jsm, this.nats.naming, this.options);
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const consumer = await this.nats.js.consumers.get(
+          this.nats.naming.stream(this.options.stream),
+          this.options.durable,
+        );
+        const batch = Math.max(10, (this.options.concurrency ?? 16) * 2);
+        this.messages = await consumer.consume({ max_messages: batch });
+        failures = 0;
+        for await (const msg of this.messages) {
+          if (this.stopping) {
+            msg.nak();
+            continue;
+          }
+          await this.slots.acquire();
+          void this.process(msg).finally(() => this.slots.release());
+        }
+      } catch (error) {
+        if (this.stopping) break;
+        failures += 1;
+        this.logger.warn({ err: error, consumer: this.options.durable }, 'consumer loop failed; retrying');
+        await sleep(jitteredBackoff(failures, 250, 5_000, 100), this.abort.signal).catch(() => undefined);
+        await ensureConsumer(this.nats.jsm, this.nats.naming, this.options).catch(() => undefined);
+      }
+    }
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    const message = toInbound(msg, (s) => this.nats.naming.unprefix(s));
+    const stop = this.duration.startTimer({ consumer: this.options.durable });
+    const outcome = await withConsumerSpan(
+      `${this.options.durable} process`,
+      msg.headers,
+      {
+        'messaging.system': 'nats',
+        'messaging.destination.name': message.subject,
+        'messaging.consumer.group.name': this.options.durable,
+      },
+      () => this.handle(msg, message),
+    ).catch(() => 'nak' as const);
+    stop();
+    this.outcomes.inc({ consumer: this.options.durable, outcome });
+  }
+
+  private async handle(msg: JsMsg, message: InboundMessage): Promise<Outcome> {
+    try {
+      await this.options.handler(message);
+      msg.ack();
+      return 'ack';
+    } catch (error) {
+      const permanent = isAppError(error) && !error.transient;
+      const lastDelivery = message.deliveryCount >= this.maxDeliver;
+      if (permanent || lastDelivery) {
+        return this.deadLetter(msg, message, error, permanent ? 'permanent failure' : 'deliveries exhausted');
+      }
+      const delay =
+        (isAppError(error) ? error.retryAfterMs : undefined) ??
+        (this.options.retryDelayMs ?? defaultRetryDelay)(message.deliveryCount);
+      this.logger.warn(
+        {
+          err: error,
+          consumer: this.options.durable,
+          subject: message.subject,
+          delivery: message.deliveryCount,
+          delay,
+        },
+        'message failed; will be redelivered',
+      );
+      msg.nak(delay);
+      return 'nak';
+    }
+  }
+
+  private async deadLetter(
+    msg: JsMsg,
+    message: InboundMessage,
+    error: unknown,
+    reason: string,
+  ): Promise<Outcome> {
+    const headers = natsHeaders();
+    for (const [key, value] of Object.entries(message.headers)) {
+      if (key !== 'nats-msg-id') headers.set(key, value);
+    }
+    const description = error instanceof Error ? error.message : String(error);
+    headers.set(HEADERS.deadLetterError, description.slice(0, 2_000).replace(/[\r\n]+/g, ' '));
+    headers.set(HEADERS.deadLetterCode, isAppError(error) ? error.code : 'INTERNAL');
+    headers.set(HEADERS.deadLetterSubject, message.subject);
+    headers.set(HEADERS.deadLetterStream, this.options.stream);
+    headers.set(HEADERS.deadLetterSequence, String(message.streamSequence));
+    headers.set(HEADERS.deadLetterDeliveries, String(message.deliveryCount));
+    if (message.msgId) headers.set(HEADERS.deadLetterMsgId, message.msgId);
+    try {
+      await this.nats.js.publish(
+        this.nats.naming.subject(deadLetterSubject(this.options.durable)),
+        msg.data,
+        {
+          headers,
+          msgID: `${this.options.stream}:${this.options.durable}:${message.streamSequence}`,
+        },
+      );
+    } catch (publishError) {
+      // Never drop a message we could not park: let it come back.
+      this.logger.error({ err: publishError, consumer: this.options.durable }, 'dead-letter publish failed');
+      msg.nak(5_000);
+      return 'nak';
+    }
+    this.logger.error(
+      {
+        err: error,
+        consumer: this.options.durable,
+        subject: message.subject,
+        sequence: message.streamSequence,
+        deliveries: message.deliveryCount,
+        reason,
+      },
+      'message dead-lettered',
+    );
+    msg.term();
+    return 'term';
+  }
+
+  /** Stops pulling, lets handlers in flight finish (up to `graceMs`), and naks anything still buffered. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.abort.abort();
+    await withTimeout(
+      this.messages?.close().catch(() => undefined),
+      1_000,
+    );
+    const idle = await this.slots.idle(graceMs);
+    if (!idle) this.logger.warn({ consumer: this.options.durable }, 'handlers still running at shutdown');
+    await withTimeout(this.loop, 500);
+  }
+}

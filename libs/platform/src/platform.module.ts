@@ -1,0 +1,327 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
+
+import type { StreamDefinition } from '@testkase/contracts';
+import { jitteredBackoff, sleep } from '@testkase/util';
+
+import { createDataSource, type DatabaseSettings } from './database/data-source.factory';
+import { HealthController } from './health/health.controller';
+import { READINESS_CHECKS, within, type ReadinessCheck } from './health/readiness';
+import { CORE_API_TOKEN, CoreApiGuard } from './http/core-api.guard';
+import { ConsumerRegistry } from './messaging/consumer-registry';
+import { EventPublisher } from './messaging/event-publisher';
+import { Inbox } from './messaging/inbox';
+import { ensureStreams } from './messaging/jetstream-setup';
+import { NatsClient } from './messaging/nats-client';
+import { Outbox } from './messaging/outbox';
+import { OutboxRelay } from './messaging/outbox-relay';
+import type { Logger } from './telemetry/logger';
+import { MetricsRegistry } from './telemetry/metrics';
+import { MetricsController } from './telemetry/metrics.controller';
+
+export const LOGGER = Symbol('LOGGER');
+export const PLATFORM_OPTIONS = Symbol('PLATFORM_OPTIONS');
+
+export interface PlatformOptions {
+  /** e.g. `requirement-sync`; names logs, metrics, NATS connections and CloudEvents sources. */
+  service: string;
+  logger: Logger;
+  coreApiToken?: string;
+  database?: Omit<DatabaseSettings, 'applicationName'> & {
+    /**
+     * Whether the app can serve without its database (the gateway can: it spools only when NATS
+     * is down). Required databases are connected before the app listens.
+     */
+    optional?: boolean;
+  };
+  nats?: { url: string; prefix: string; streams: readonly StreamDefinition[] };
+  /** Publish the schema's outbox (apps that emit events). */
+  outbox?: boolean;
+  /** `all` (default): ready when every check passes. `any`: when at least one does. */
+  readiness?: 'all' | 'any';
+  extraReadinessChecks?: ReadinessCheck[];
+}
+
+/** Whether the process has started to shut down (readiness turns 503 at once). */
+@Injectable()
+export class ShutdownState {
+  shuttingDown = false;
+}
+
+@Injectable()
+class DatabaseConnector {
+  private connecting?: Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Connects, retrying with backoff; resolves when connected. */
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      for (let attempt = 0; !this.dataSource.isInitialized; attempt += 1) {
+        try {
+          await this.dataSource.initialize();
+          this.logger.info('database connected');
+        } catch (error) {
+          this.logger.warn({ err: error, attempt }, 'database not reachable; retrying');
+          await sleep(jitteredBackoff(attempt, 250, 5_000, 250));
+        }
+      }
+    })();
+    return this.connecting;
+  }
+}
+
+@Injectable()
+class PlatformLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(PLATFORM_OPTIONS) private readonly options: PlatformOptions,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly shutdown: ShutdownState,
+    private readonly dataSource: DataSource | null,
+    private readonly connector: DatabaseConnector | null,
+    private readonly nats: NatsClient | null,
+    private readonly consumers: ConsumerRegistry | null,
+    private readonly relay: OutboxRelay | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.connector) {
+      const connecting = this.connector.connect();
+      if (!this.options.database?.optional) await connecting;
+    }
+    if (this.nats && this.options.nats) {
+      const nats = this.nats;
+      const streams = this.options.nats.streams;
+      let consumersStarted = false;
+      // On the first connect and on every reconnect (the server may have lost its state).
+      nats.onConnected(() => {
+        void (async () => {
+          try {
+            await ensureStreams(nats.jsm, nats.naming, streams);
+            if (!consumersStarted && this.consumers) {
+              consumersStarted = true;
+              await this.consumers.startAll();
+            }
+          } catch (error) {
+            this.logger.error({ err: error }, 'JetStream setup failed');
+          }
+        })();
+      });
+    }
+    this.relay?.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shutdown.shuttingDown = true;
+    await this.consumers?.stopAll();
+    await this.relay?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nats?.close();
+    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
+    this.logger.info('stopped');
+  }
+}
+
+/**
+ * The thin platform every app imports once: logger, metrics, database, NATS with streams,
+ * consumers, outbox/inbox, health and metrics endpoints, and the graceful shutdown order
+ * (stop consuming → finish HTTP → close NATS and the database).
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(options: PlatformOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: PLATFORM_OPTIONS, useValue: options },
+      { provide: LOGGER, useValue: options.logger },
+      { provide: MetricsRegistry, useValue: new MetricsRegistry(options.service) },
+      { provide: CORE_API_TOKEN, useValue: options.coreApiToken ?? '' },
+      CoreApiGuard,
+      ShutdownState,
+    ];
+    const exported: Array<Provider | symbol | string | (abstract new (...args: never[]) => unknown)> = [
+      LOGGER,
+      MetricsRegistry,
+      CORE_API_TOKEN,
+      CoreApiGuard,
+      ShutdownState,
+    ];
+
+    const database = options.database;
+    if (database) {
+      providers.push(
+        {
+          provide: DataSource,
+          useFactory: () => createDataSource({ ...database, applicationName: options.service }),
+        },
+        DatabaseConnector,
+        { provide: Inbox, useFactory: () => new Inbox(database.schema) },
+        {
+          provide: Outbox,
+          useFactory: () => new Outbox(database.schema, `testkase-gitlab/${options.service}`),
+        },
+      );
+      exported.push(DataSource, Inbox, Outbox);
+    } else {
+      providers.push({ provide: DataSource, useValue: null }, { provide: DatabaseConnector, useValue: null });
+    }
+
+    const nats = options.nats;
+    if (nats) {
+      providers.push(
+        {
+          provide: NatsClient,
+          useFactory: (logger: Logger) =>
+            new NatsClient({ servers: nats.url, name: options.service, prefix: nats.prefix }, logger),
+          inject: [LOGGER],
+        },
+        {
+          provide: EventPublisher,
+          useFactory: (client: NatsClient) => new EventPublisher(client),
+          inject: [NatsClient],
+        },
+        {
+          provide: ConsumerRegistry,
+          useFactory: (client: NatsClient, logger: Logger, metrics: MetricsRegistry) =>
+            new ConsumerRegistry(client, logger, metrics),
+          inject: [NatsClient, LOGGER, MetricsRegistry],
+        },
+      );
+      exported.push(NatsClient, EventPublisher, ConsumerRegistry);
+    } else {
+      providers.push({ provide: NatsClient, useValue: null }, { provide: ConsumerRegistry, useValue: null });
+    }
+
+    if (options.outbox && database && nats) {
+      providers.push({
+        provide: OutboxRelay,
+        useFactory: (client: NatsClient, logger: Logger, metrics: MetricsRegistry) =>
+          new OutboxRelay(
+            {
+              databaseUrl: database.url,
+              schema: database.schema,
+              applicationName: `${options.service}-outbox`,
+            },
+            client,
+            logger,
+            metrics,
+          ),
+        inject: [NatsClient, LOGGER, MetricsRegistry],
+      });
+      exported.push(OutboxRelay);
+    } else {
+      providers.push({ provide: OutboxRelay, useValue: null });
+    }
+
+    providers.push(
+      {
+        provide: READINESS_CHECKS,
+        useFactory: (shutdown: ShutdownState, dataSource: DataSource | null, client: NatsClient | null) =>
+          readinessChecks(options, shutdown, dataSource, client),
+        inject: [ShutdownState, DataSource, NatsClient],
+      },
+      {
+        provide: PlatformLifecycle,
+        useFactory: (...deps: ConstructorParameters<typeof PlatformLifecycle>) =>
+          new PlatformLifecycle(...deps),
+        inject: [
+          PLATFORM_OPTIONS,
+          LOGGER,
+          ShutdownState,
+          DataSource,
+          DatabaseConnector,
+          NatsClient,
+          ConsumerRegistry,
+          OutboxRelay,
+        ],
+      },
+    );
+
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController, MetricsController],
+      providers,
+      exports: exported,
+    };
+  }
+}
+
+function readinessChecks(
+  options: PlatformOptions,
+  shutdown: ShutdownState,
+  dataSource: DataSource | null,
+  nats: NatsClient | null,
+): ReadinessCheck[] {
+  const dependencies: ReadinessCheck[] = [];
+  if (dataSource) {
+    dependencies.push({
+      name: 'database',
+      probe: async () => {
+        if (!dataSource.isInitialized) return { up: false, detail: 'not connected' };
+        const ok = await within(
+          dataSource.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
+          1_000,
+          false,
+        );
+        return ok ? { up: true } : { up: false, detail: 'SELECT 1 failed or took over 1 s' };
+      },
+    });
+  }
+  if (nats) {
+    dependencies.push({
+      name: 'nats',
+      probe: async () =>
+        (await nats.ping(1_000))
+          ? { up: true }
+          : { up: false, detail: 'no round trip to the NATS server within 1 s' },
+    });
+  }
+  dependencies.push(...(options.extraReadinessChecks ?? []));
+
+  const combined: ReadinessCheck[] =
+    options.readiness === 'any' && dependencies.length > 1
+      ? [
+          {
+            name: 'dependencies',
+            probe: async () => {
+              const results = await Promise.all(
+                dependencies.map(async (d) => ({ name: d.name, ...(await d.probe()) })),
+              );
+              const info = Object.fromEntries(
+                results.map((r) => [r.name, r.up ? 'up' : (r.detail ?? 'down')]),
+              );
+              return results.some((r) => r.up)
+                ? { up: true, info }
+                : { up: false, detail: JSON.stringify(info) };
+            },
+          },
+        ]
+      : dependencies;
+
+  return [
+    {
+      name: 'process',
+      probe: async () => (shutdown.shuttingDown ? { up: false, detail: 'shutting down' } : { up: true }),
+    },
+    ...combined,
+  ];
+}

@@ -1,0 +1,6 @@
+export * from './correlation';
+export * from './logger';
+export * from './metrics';
+export * from './nest-logger';
+export * from './redaction';
+export * from './tracing';
