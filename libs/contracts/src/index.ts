@@ -1,2 +1,3 @@
 export * from './messaging';
 export * from './events';
+export * as contractFixtures from './events/fixtures';

@@ -1,1 +1,3 @@
-export {};
+export * from './connection/connection.events';
+export * from './requirement/requirement.events';
+export * from './webhook/webhook.contracts';

@@ -59,6 +59,8 @@ export const deadLetterSubject = (consumer: string): string => `deadletter.${con
 /** Core NATS request/reply subjects (outside every stream, so JetStream never answers them). */
 export const RPC = {
   connectionCredentials: 'rpc.connection.credentials',
+  /** The gateway's lookup on a cache miss: the verifier and, for signed hooks, the signing key. */
+  webhookVerifier: 'rpc.connection.webhook_verifier',
 } as const;
 
 /** Key/value buckets. */

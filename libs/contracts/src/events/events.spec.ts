@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+
+import {
+  BackfillProgressReportedV1,
+  ConnectionAuthFailedV1,
+  ConnectionConnectedV1,
+  ConnectionDisconnectedV1,
+  ConnectionStatusChangedV1,
+  DeliveriesSeenV1,
+  ReconciliationReportedV1,
+  RequirementDeprecatedV1,
+  RequirementDetachedV1,
+  RequirementUpsertedV1,
+  ResyncRequestedV1,
+  WebhookVerifierV1,
+} from '.';
+import * as fixtures from './fixtures';
+
+const cases: Array<[string, new () => object, object]> = [
+  ['integration.connection.connected', ConnectionConnectedV1, fixtures.connectionConnectedFixture],
+  ['integration.connection.disconnected', ConnectionDisconnectedV1, fixtures.connectionDisconnectedFixture],
+  ['integration.connection.resync_requested', ResyncRequestedV1, fixtures.resyncRequestedFixture],
+  ['integration.connection.auth_failed', ConnectionAuthFailedV1, fixtures.connectionAuthFailedFixture],
+  ['testkase.connection.status_changed', ConnectionStatusChangedV1, fixtures.connectionStatusChangedFixture],
+  ['testkase.requirement.upserted', RequirementUpsertedV1, fixtures.requirementUpsertedFixture],
+  ['testkase.requirement.deprecated', RequirementDeprecatedV1, fixtures.requirementDeprecatedFixture],
+  ['testkase.requirement.detached', RequirementDetachedV1, fixtures.requirementDetachedFixture],
+  ['integration.requirement.backfill_progress', BackfillProgressReportedV1, fixtures.backfillProgressFixture],
+  ['integration.requirement.reconciled', ReconciliationReportedV1, fixtures.reconciliationReportedFixture],
+  ['integration.webhook.deliveries_seen', DeliveriesSeenV1, fixtures.deliveriesSeenFixture],
+  ['WEBHOOK_VERIFIERS entry', WebhookVerifierV1, fixtures.webhookVerifierFixture],
+];
+
+describe('event contracts', () => {
+  it.each(cases)('%s: the fixture validates', (_name, payloadClass, fixture) => {
+    const errors = validateSync(plainToInstance(payloadClass, fixture), { forbidUnknownValues: true });
+    expect(errors).toEqual([]);
+  });
+
+  it.each(cases)('%s: a payload with a wrong field type is rejected', (_name, payloadClass, fixture) => {
+    const [firstKey] = Object.keys(fixture);
+    const broken = { ...fixture, [firstKey!]: { not: 'valid' } };
+    expect(validateSync(plainToInstance(payloadClass, broken)).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,144 @@
+import type {
+  ConnectionAuthFailedV1,
+  ConnectionConnectedV1,
+  ConnectionDisconnectedV1,
+  ConnectionStatusChangedV1,
+  ResyncRequestedV1,
+} from './connection/connection.events';
+import type {
+  BackfillProgressReportedV1,
+  ReconciliationReportedV1,
+  RequirementDeprecatedV1,
+  RequirementDetachedV1,
+  RequirementUpsertedV1,
+  RequirementV1,
+} from './requirement/requirement.events';
+import type { DeliveriesSeenV1, WebhookVerifierV1 } from './webhook/webhook.contracts';
+
+/** Example payloads: documentation for consumers and the input of the contract spec. */
+const connectionId = '0b6a3f5e-8a51-4e5b-9b0e-5f7e0d6f1c11';
+const at = '2026-11-25T08:00:00.000Z';
+
+export const connectionConnectedFixture: ConnectionConnectedV1 = {
+  connectionId,
+  projectId: 'demo',
+  platform: 'gitlab',
+  instanceUrl: 'https://gitlab.example.com',
+  gitlabProjectId: 42,
+  projectPath: 'demo/testkase-demo',
+  projectWebUrl: 'https://gitlab.example.com/demo/testkase-demo',
+  mode: 'webhook_managed',
+  tokenUserId: 7,
+  reconnect: false,
+  connectedAt: at,
+};
+
+export const connectionDisconnectedFixture: ConnectionDisconnectedV1 = {
+  connectionId,
+  projectId: 'demo',
+  instanceUrl: 'https://gitlab.example.com',
+  gitlabProjectId: 42,
+  disconnectedAt: at,
+};
+
+export const resyncRequestedFixture: ResyncRequestedV1 = {
+  connectionId,
+  projectId: 'demo',
+  scope: 'full',
+  requestedAt: at,
+};
+
+export const connectionAuthFailedFixture: ConnectionAuthFailedV1 = {
+  connectionId,
+  service: 'requirement-sync',
+  detail: '401 Unauthorized',
+  occurredAt: at,
+};
+
+export const connectionStatusChangedFixture: ConnectionStatusChangedV1 = {
+  connectionId,
+  projectId: 'demo',
+  status: 'active',
+  previousStatus: null,
+  reason: 'connected',
+  tokenExpiresAt: '2027-01-31T00:00:00.000Z',
+  hook: { hookId: 12, alertStatus: 'executable', disabledUntil: null },
+  backfill: { state: 'running', imported: 1200, expected: 2500, startedAt: at, finishedAt: null },
+  occurredAt: at,
+};
+
+export const requirementFixture: RequirementV1 = {
+  id: '6f1c2a8e-9d43-4a7b-8a8d-2f3c4b5a6d7e',
+  projectId: 'demo',
+  connectionId,
+  external: {
+    platform: 'gitlab',
+    instanceUrl: 'https://gitlab.example.com',
+    gitlabProjectId: 42,
+    iid: 7,
+    issueId: 1007,
+    webUrl: 'https://gitlab.example.com/demo/testkase-demo/-/issues/7',
+  },
+  title: 'Users can reset their password',
+  descriptionHtml: '<p>As a user I want <strong>a reset link</strong>.</p>\n',
+  descriptionMarkdown: 'As a user I want **a reset link**.',
+  labels: ['priority::high', 'auth'],
+  priority: 'P1',
+  status: 'Active',
+  confidential: false,
+  syncState: 'synced',
+  gitlabCreatedAt: '2026-11-01T09:00:00.000Z',
+  gitlabUpdatedAt: '2026-11-20T10:00:00.000Z',
+  version: 3,
+  createdAt: at,
+  updatedAt: at,
+};
+
+export const requirementUpsertedFixture: RequirementUpsertedV1 = {
+  requirement: requirementFixture,
+  created: false,
+  changedFields: ['title', 'labels', 'priority'],
+};
+
+export const requirementDeprecatedFixture: RequirementDeprecatedV1 = {
+  requirement: { ...requirementFixture, status: 'Deprecated' },
+  reason: 'closed',
+};
+
+export const requirementDetachedFixture: RequirementDetachedV1 = {
+  requirement: { ...requirementFixture, syncState: 'detached' },
+  connectionId,
+};
+
+export const backfillProgressFixture: BackfillProgressReportedV1 = {
+  connectionId,
+  projectId: 'demo',
+  state: 'completed',
+  imported: 2500,
+  expected: 2500,
+  startedAt: at,
+  finishedAt: at,
+};
+
+export const reconciliationReportedFixture: ReconciliationReportedV1 = {
+  connectionId,
+  projectId: 'demo',
+  kind: 'incremental',
+  checked: 125,
+  created: 2,
+  updated: 5,
+  deprecated: 1,
+  startedAt: at,
+  finishedAt: at,
+};
+
+export const webhookVerifierFixture: WebhookVerifierV1 = {
+  connectionId,
+  projectId: 'demo',
+  state: 'active',
+  secretSha256: 'a'.repeat(64),
+  signed: false,
+  updatedAt: at,
+};
+
+export const deliveriesSeenFixture: DeliveriesSeenV1 = { connectionId, lastDeliveryAt: at, count: 12 };

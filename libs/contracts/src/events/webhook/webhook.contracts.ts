@@ -1,0 +1,47 @@
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsString, IsUUID, Length, Matches, Min } from 'class-validator';
+
+import { defineEvent } from '../../messaging/cloud-event';
+
+/**
+ * The value stored under a connection id in the WEBHOOK_VERIFIERS key/value bucket: everything the
+ * gateway needs to authenticate a delivery, and nothing that would let anyone forge one.
+ */
+export class WebhookVerifierV1 {
+  @IsUUID() connectionId!: string;
+  @IsString() @Length(1, 128) projectId!: string;
+  @IsIn(['active', 'disconnected']) state!: 'active' | 'disconnected';
+  /** sha256 hex of the hook's secret token (the X-Gitlab-Token value). */
+  @Matches(/^[0-9a-f]{64}$/) secretSha256!: string;
+  /** Whether GitLab signs deliveries (Standard Webhooks); the key itself comes over request/reply. */
+  @IsBoolean() signed!: boolean;
+  /** Updated on every change; a newer entry replaces an older one. */
+  @IsISO8601() updatedAt!: string;
+}
+
+/** integration.webhook.deliveries_seen — the gateway's periodic summary per connection. */
+export class DeliveriesSeenV1 {
+  @IsUUID() connectionId!: string;
+  @IsISO8601() lastDeliveryAt!: string;
+  @IsInt() @Min(1) count!: number;
+}
+export const DeliveriesSeen = defineEvent<DeliveriesSeenV1>('integration.webhook.deliveries_seen');
+
+/** Request/reply `rpc.connection.credentials`: what a service may ask for about a connection. */
+export interface CredentialsRequest {
+  connectionId: string;
+}
+
+export interface ConnectionCredentials {
+  connectionId: string;
+  projectId: string;
+  instanceUrl: string;
+  gitlabProjectId: number;
+  projectWebUrl: string;
+  /** The decrypted Personal Access Token. Held in memory only; never logged, stored or forwarded. */
+  token: string;
+  tokenUserId: number;
+  caCertificate: string | null;
+}
+
+export type CredentialsReply =
+  { ok: true; credentials: ConnectionCredentials } | { ok: false; error: { code: string; message: string } };
