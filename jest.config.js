@@ -1,4 +1,4 @@
 // Root config: `npm test` runs every project (unit, integration, end-to-end) in one Jest run.
 module.exports = {
-  projects: ['<rootDir>/apps/*/jest.config.js', '<rootDir>/libs/*/jest.config.js'],
+  projects: ['<rootDir>/apps/*/jest.config.js', '<rootDir>/libs/*/jest.config.js', '<rootDir>/e2e/jest.config.js'],
 };

@@ -50,3 +50,18 @@ export function loadConfig<T extends object>(
   if (problems.length > 0) throw new ConfigError(problems, appName);
   return Object.freeze(config);
 }
+
+/** For an app's entry point: load the config or print every bad variable and exit 1. */
+export function loadConfigOrExit<T extends object>(configClass: ConfigClass<T>, appName: string): T {
+  try {
+    return loadConfig(configClass, process.env, appName);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(
+        `${JSON.stringify({ level: 'fatal', service: appName, msg: error.message, problems: error.problems })}\n`,
+      );
+      process.exit(1);
+    }
+    throw error;
+  }
+}

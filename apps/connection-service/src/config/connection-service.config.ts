@@ -1,0 +1,19 @@
+import { IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
+
+import { ServiceConfig, ToInteger } from '@testkase/platform/config';
+
+/** Environment of connection-service (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
+export class ConnectionConfig extends ServiceConfig {
+  override PORT: number = 3001;
+
+  @Min(0)
+  @Max(65535)
+  @IsInt()
+  @ToInteger()
+  GRPC_PORT: number = 5001;
+
+  /** Bearer token TestKase core presents on the HTTP and gRPC APIs. Required. */
+  @IsNotEmpty({ message: 'is required (the bearer token TestKase core uses)' })
+  @IsString()
+  CORE_API_TOKEN: string = '';
+}

@@ -1,0 +1,21 @@
+import { createLogger, startHttpApp } from '@testkase/platform';
+
+import { AppModule } from './app.module';
+import type { RequirementSyncConfig } from './config/requirement-sync.config';
+
+export async function bootstrap(config: RequirementSyncConfig): Promise<void> {
+  const logger = createLogger({ service: 'requirement-sync', level: config.LOG_LEVEL });
+  try {
+    await startHttpApp(AppModule.forRoot(config, logger), {
+      service: 'requirement-sync',
+      description:
+        'Keeps every GitLab issue of a connected project equal to a TestKase requirement: backfill, real time, reconciliation.',
+      logger,
+      port: config.PORT,
+      host: config.HOST,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,2 @@
+/** Every TypeORM entity of this app's schema. */
+export const ENTITIES = [];

@@ -1,0 +1,20 @@
+import { createLogger, startHttpApp } from '@testkase/platform';
+
+import { AppModule } from './app.module';
+import type { GatewayConfig } from './config/webhook-gateway.config';
+
+export async function bootstrap(config: GatewayConfig): Promise<void> {
+  const logger = createLogger({ service: 'webhook-gateway', level: config.LOG_LEVEL });
+  try {
+    await startHttpApp(AppModule.forRoot(config, logger), {
+      service: 'webhook-gateway',
+      description: 'Receives GitLab webhooks, authenticates them and makes them durable on JetStream.',
+      logger,
+      port: config.PORT,
+      host: config.HOST,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Entry point of webhook-gateway. Tracing starts before the rest of the app is loaded so that http, undici
+ * and pg are instrumented from their first use.
+ */
+import { loadConfigOrExit } from '@testkase/platform/config';
+import { startTracing } from '@testkase/platform/otel';
+
+import { GatewayConfig } from './config/webhook-gateway.config';
+
+const config = loadConfigOrExit(GatewayConfig, 'webhook-gateway');
+startTracing({ serviceName: 'webhook-gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+
+void import('./bootstrap.js').then(({ bootstrap }) => bootstrap(config));

@@ -1,0 +1,165 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** A free TCP port on 127.0.0.1 (asked of the kernel). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const exitOf = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+/**
+ * A NATS server with JetStream of the test's own (the machine's server is shared by every test
+ * file), so that a test can stop and restart it. Its store survives a restart.
+ */
+export class PrivateNats {
+  private child?: ChildProcess;
+  private constructor(
+    readonly port: number,
+    private readonly storeDir: string,
+  ) {}
+
+  static async start(): Promise<PrivateNats> {
+    const nats = new PrivateNats(await freePort(), mkdtempSync(path.join(tmpdir(), 'tk-nats-')));
+    await nats.resume();
+    return nats;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async resume(): Promise<void> {
+    this.child = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitForPort(this.port, 10_000);
+  }
+
+  async pause(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGTERM');
+    await exitOf(this.child);
+    this.child = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.pause();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+function postgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort().pop() : undefined;
+  if (!version) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
+  return path.join(root, version, 'bin');
+}
+
+/**
+ * A PostgreSQL cluster of the test's own on a free port (trust auth, user postgres), so that a test
+ * can stop it without disturbing the others. Runs as the OS user `postgres` when started by root.
+ */
+export class PrivatePostgres {
+  private child?: ChildProcess;
+  private constructor(
+    readonly port: number,
+    private readonly dataDir: string,
+  ) {}
+
+  static async start(): Promise<PrivatePostgres> {
+    const base = mkdtempSync(path.join(tmpdir(), 'tk-pg-'));
+    chmodSync(base, 0o777);
+    const dataDir = path.join(base, 'data');
+    const initdb = PrivatePostgres.asPostgres(path.join(postgresBin(), 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+    ]);
+    const result = spawnSync(initdb.command, initdb.args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`initdb failed: ${result.stderr}`);
+    const postgres = new PrivatePostgres(await freePort(), dataDir);
+    await postgres.resume();
+    return postgres;
+  }
+
+  private static asPostgres(command: string, args: string[]): { command: string; args: string[] } {
+    return process.getuid?.() === 0
+      ? { command: 'runuser', args: ['-u', 'postgres', '--', command, ...args] }
+      : { command, args };
+  }
+
+  url(database = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async resume(): Promise<void> {
+    const run = PrivatePostgres.asPostgres(path.join(postgresBin(), 'postgres'), [
+      '-D',
+      this.dataDir,
+      '-p',
+      String(this.port),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      this.dataDir,
+      '-c',
+      'fsync=off',
+    ]);
+    this.child = spawn(run.command, run.args, { stdio: 'ignore' });
+    await waitForPort(this.port, 15_000);
+  }
+
+  /** A fast shutdown (SIGINT): open connections are cut, as when the server goes away. */
+  async pause(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGINT');
+    await exitOf(this.child);
+    this.child = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.pause();
+    rmSync(path.dirname(this.dataDir), { recursive: true, force: true });
+  }
+}
