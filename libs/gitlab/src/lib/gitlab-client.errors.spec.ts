@@ -281,6 +281,29 @@ describe('GitLab client error mapping', () => {
       });
       expect(fake.requests[1]!.method).toBe('DELETE');
     });
+
+    it('sends a hook test for a trigger, and reports the 422 GitLab gives when it has nothing to send', async () => {
+      fake
+        .on('POST', '/api/v4/projects/42/hooks/3/test/issues_events', {
+          status: 201,
+          json: { message: '201 Created' },
+        })
+        .on('POST', '/api/v4/projects/42/hooks/3/test/note_events', {
+          status: 422,
+          json: { message: 'Ensure the project has notes.' },
+        });
+      const client = clientFor(fake);
+
+      await client.hooks.test(42, 3, 'issues_events');
+      await expect(client.hooks.test(42, 3, 'note_events')).rejects.toMatchObject({
+        code: 'GITLAB_REJECTED',
+        details: { status: 422, gitlabMessage: 'Ensure the project has notes.' },
+      });
+      expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /api/v4/projects/42/hooks/3/test/issues_events',
+        'POST /api/v4/projects/42/hooks/3/test/note_events',
+      ]);
+    });
   });
 
   describe('the token', () => {

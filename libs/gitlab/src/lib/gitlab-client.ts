@@ -10,6 +10,7 @@ import type {
   CreateLabelInput,
   CreateNoteInput,
   HookEventQuery,
+  HookTestTrigger,
   IssueListQuery,
   LabelListQuery,
   NoteListQuery,
@@ -134,6 +135,12 @@ export interface GitlabClient {
     /** Changing `url` makes GitLab drop the secret token: send `token` again with it. */
     update(projectId: ProjectRef, hookId: number, input: UpdateHookInput): Promise<GitlabHook>;
     delete(projectId: ProjectRef, hookId: number): Promise<void>;
+    /**
+     * `POST /projects/:id/hooks/:hook_id/test/:trigger`: sends a test delivery now. A 2xx answer
+     * from the receiver re-enables a disabled hook. GitLab allows 5 per minute per user and project;
+     * it answers 422 when the project has nothing to build the test payload from (no issue, no note).
+     */
+    test(projectId: ProjectRef, hookId: number, trigger: HookTestTrigger): Promise<void>;
     /** Pages of `GET /projects/:id/hooks/:hook_id/events` (GitLab 17.3+, last 7 days). */
     events(
       projectId: ProjectRef,
@@ -371,6 +378,9 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
           api.put<GitlabHook>(`${project(projectId)}/hooks/${seg(hookId)}`, withoutUndefined({ ...input })),
         ),
       delete: (projectId, hookId) => api.delete(`${project(projectId)}/hooks/${seg(hookId)}`),
+      test: async (projectId, hookId, trigger) => {
+        await api.post(`${project(projectId)}/hooks/${seg(hookId)}/test/${seg(trigger)}`, {});
+      },
       events: (projectId, hookId, query = {}, pageOptions) =>
         pages<GitlabHookEvent>(
           `${project(projectId)}/hooks/${seg(hookId)}/events`,
