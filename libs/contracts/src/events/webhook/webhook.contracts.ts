@@ -45,3 +45,15 @@ export interface ConnectionCredentials {
 
 export type CredentialsReply =
   { ok: true; credentials: ConnectionCredentials } | { ok: false; error: { code: string; message: string } };
+
+/** Request/reply `rpc.connection.webhook_verifier`: the gateway's lookup when its KV view has no entry. */
+export interface WebhookVerifierRequest {
+  connectionId: string;
+}
+
+/**
+ * A known connection (active or disconnected) answers `ok: true` with its verifier; an unknown id
+ * answers `ok: false` with `NOT_CONNECTED` (the gateway treats both `disconnected` and unknown as 401).
+ */
+export type WebhookVerifierReply =
+  { ok: true; verifier: WebhookVerifierV1 } | { ok: false; error: { code: string; message: string } };
