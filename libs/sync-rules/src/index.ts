@@ -1,0 +1,10 @@
+export * from './lib/defect-marker';
+export * from './lib/defect-priority';
+export * from './lib/gitlab-markdown';
+export * from './lib/gitlab-timestamp';
+export * from './lib/html-to-markdown';
+export * from './lib/issue-state';
+export * from './lib/issue-url';
+export * from './lib/priority';
+export * from './lib/quick-actions';
+export { GITLAB_DESCRIPTION_MAX_CHARS } from './lib/untrusted-text';
