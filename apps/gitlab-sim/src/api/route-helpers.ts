@@ -1,0 +1,84 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { GitlabError } from '../domain/gitlab-error';
+import type { IssueWriteRights } from '../domain/issue.service';
+import { Permissions, viewerFor, type Viewer } from '../domain/permissions';
+import type { Simulator } from '../simulator';
+import { REST_ISSUE_TYPES, type SimIssue, type SimProject, type SimUser } from '../store/models';
+import type { EventContext } from '../webhooks/webhook.service';
+import type { Caller, RouteAuth } from './auth';
+import { pathInt } from './params';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+  }
+  interface FastifyContextConfig {
+    /** GitLab API routes: who may call (see api/auth.ts). */
+    auth?: RouteAuth;
+  }
+}
+
+export interface ProjectAccess {
+  project: SimProject;
+  viewer: Viewer;
+}
+
+/** `find_project!`: by id or URL-encoded path; a project the caller may not see does not exist. */
+export function loadProject(sim: Simulator, request: FastifyRequest, ref: string): ProjectAccess {
+  const project = sim.store.projectByRef(ref);
+  if (!project) throw GitlabError.notFound('Project');
+  const viewer = viewerFor(sim.store, project, request.caller.user);
+  if (!Permissions.readProject(project, viewer)) throw GitlabError.notFound('Project');
+  return { project, viewer };
+}
+
+/** Issue routes answer 403 when the project has issues turned off. */
+export function requireIssuesEnabled(project: SimProject): void {
+  if (!project.issuesEnabled) throw GitlabError.forbidden();
+}
+
+/**
+ * `find_project_issue`: by iid among the types the issues API serves; an issue the caller may not
+ * read is a `RecordNotFound` (`404 Not found`) on issue routes and `404 Issue Not Found` on note routes.
+ */
+export function loadIssue(
+  sim: Simulator,
+  access: ProjectAccess,
+  iidParam: string,
+  notFoundResource?: string,
+): SimIssue {
+  const iid = pathInt(iidParam, notFoundResource ? 'noteable_id' : 'issue_iid');
+  const issue = sim.store.issuesOf(access.project.id).byIid.get(iid);
+  if (!issue || !REST_ISSUE_TYPES.includes(issue.type) || !Permissions.readIssue(issue, access.viewer)) {
+    throw GitlabError.notFound(notFoundResource);
+  }
+  return issue;
+}
+
+export function requireUser(request: FastifyRequest): SimUser {
+  const user = request.caller.user;
+  if (!user) throw GitlabError.unauthorized();
+  return user;
+}
+
+/** What the caller's role lets an issue write do (see IssueWriteRights). */
+export function issueRights(project: SimProject, viewer: Viewer, issue?: SimIssue): IssueWriteRights {
+  const setMetadata = Permissions.setIssueMetadata(viewer);
+  return {
+    setMetadata,
+    createLabels: Permissions.adminLabels(viewer) && !project.labelCreationForbidden,
+    update: issue ? Permissions.updateIssue(issue, viewer) : true,
+  };
+}
+
+/** The actor of a write, carrying X-Gitlab-Event-UUID through (GitLab's webhook recursion detection). */
+export function eventContext(request: FastifyRequest, actor: SimUser): EventContext {
+  const header = request.headers['x-gitlab-event-uuid'];
+  return { actor, eventUuid: typeof header === 'string' && header ? header : undefined };
+}
+
+/** Sends a pre-serialised JSON array body. */
+export function sendJsonText(reply: FastifyReply, json: string, status = 200): FastifyReply {
+  return reply.code(status).type('application/json').send(json);
+}

@@ -1,0 +1,47 @@
+import type { RateLimitPreset } from '../config/sim.config';
+
+/** Per-minute limits; null means unlimited. */
+export interface RateLimitSettings {
+  /** Authenticated API requests per user (Rack::Attack `throttle_authenticated_api`). */
+  requestsPerMinute: number | null;
+  /** Issue creations per user (application limit `issues_create`). */
+  issueCreatesPerMinute: number | null;
+  /** Note creations per user (application limit `notes_create`). */
+  noteCreatesPerMinute: number | null;
+  /** Hook test and resend calls per user and hook (`web_hook_test`, `web_hook_event_resend`). */
+  hookTestsPerMinute: number | null;
+}
+
+/** GitLab.com's figures (GITLAB-FACTS.md §7 "Rate limits, in figures"). */
+export const GITLAB_COM_RATE_LIMITS: RateLimitSettings = {
+  requestsPerMinute: 2_000,
+  issueCreatesPerMinute: 200,
+  noteCreatesPerMinute: 60,
+  hookTestsPerMinute: 5,
+};
+
+export const NO_RATE_LIMITS: RateLimitSettings = {
+  requestsPerMinute: null,
+  issueCreatesPerMinute: null,
+  noteCreatesPerMinute: null,
+  hookTestsPerMinute: null,
+};
+
+export const rateLimitPreset = (preset: RateLimitPreset): RateLimitSettings =>
+  preset === 'gitlab.com' ? { ...GITLAB_COM_RATE_LIMITS } : { ...NO_RATE_LIMITS };
+
+/** Behaviour switches the control API can change at run time. */
+export interface SimSettings {
+  legacyPayloads: boolean;
+  rateLimits: RateLimitSettings;
+  /** Largest offset (page × per_page) offset pagination serves on keyset-capable lists; 0 = no cap. */
+  offsetPaginationLimit: number;
+  /** GitLab.com disables failing hooks; self-managed does not by default (feature flag off). */
+  autoDisableHooks: boolean;
+  deliveryTimeoutMs: number;
+  /** Deliveries GitLab "never sends": the next N, and then a percentage of the rest. */
+  dropDeliveries: { next: number; percent: number };
+}
+
+export const DEFAULT_OFFSET_PAGINATION_LIMIT = 50_000;
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;

@@ -1,0 +1,35 @@
+import type { SimUser } from '../store/models';
+
+/** The texts of GitLab's system notes (SystemNotes::IssuablesService), with `~<id>` label references. */
+export const SystemNoteText = {
+  closed: (): string => 'closed',
+  reopened: (): string => 'reopened',
+
+  labels(added: readonly number[], removed: readonly number[]): string {
+    const part = (verb: string, ids: readonly number[]): string =>
+      `${verb} ${ids.map((id) => `~${id}`).join(' ')} ${ids.length === 1 ? 'label' : 'labels'}`;
+    const parts: string[] = [];
+    if (added.length > 0) parts.push(part('added', added));
+    if (removed.length > 0) parts.push(part('removed', removed));
+    return parts.join(' and ');
+  },
+
+  title: (previous: string, current: string): string =>
+    `changed title from **${previous}** to **${current}**`,
+  description: (): string => 'changed the description',
+  confidential: (confidential: boolean): string =>
+    confidential ? 'made the issue confidential' : 'made the issue visible to everyone',
+  discussionLocked: (locked: boolean): string =>
+    locked ? 'locked the discussion in this issue' : 'unlocked the discussion in this issue',
+
+  assignees(added: readonly SimUser[], removed: readonly SimUser[]): string {
+    const names = (users: readonly SimUser[]): string => users.map((user) => `@${user.username}`).join(', ');
+    const parts: string[] = [];
+    if (added.length > 0) parts.push(`assigned to ${names(added)}`);
+    if (removed.length > 0) parts.push(`unassigned ${names(removed)}`);
+    return parts.join(' and ');
+  },
+
+  dueDate: (dueDate: string | null): string =>
+    dueDate ? `changed due date to ${dueDate}` : 'removed due date',
+};
