@@ -21,6 +21,11 @@ export interface HttpAppSettings {
   host: string;
   /** Largest request body accepted (bytes). Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Longest path parameter the router matches (Fastify's default is 100); a longer one is answered
+   * 404 before any validation could name the problem.
+   */
+  maxParamLength?: number;
   /** Register raw Fastify routes or hooks before the app starts listening. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** Upper bound for the graceful shutdown; the process exits 1 if it is exceeded. */
@@ -40,6 +45,7 @@ export async function startHttpApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: settings.bodyLimit ?? 1024 * 1024,
+    maxParamLength: settings.maxParamLength ?? 100,
     trustProxy: true,
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
