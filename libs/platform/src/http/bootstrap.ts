@@ -45,7 +45,7 @@ export async function startHttpApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: settings.bodyLimit ?? 1024 * 1024,
-    maxParamLength: settings.maxParamLength ?? 100,
+    routerOptions: { maxParamLength: settings.maxParamLength ?? 100 },
     trustProxy: true,
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
