@@ -116,17 +116,26 @@ export class PrivatePostgres {
       '-E',
       'UTF8',
     ]);
-    const result = spawnSync(initdb.command, initdb.args, { encoding: 'utf8' });
+    const result = spawnSync(initdb.command, initdb.args, {
+      encoding: 'utf8',
+      uid: initdb.uid,
+      gid: initdb.gid,
+    });
     if (result.status !== 0) throw new Error(`initdb failed: ${result.stderr}`);
     const postgres = new PrivatePostgres(await freePort(), dataDir);
     await postgres.resume();
     return postgres;
   }
 
-  private static asPostgres(command: string, args: string[]): { command: string; args: string[] } {
-    return process.getuid?.() === 0
-      ? { command: 'runuser', args: ['-u', 'postgres', '--', command, ...args] }
-      : { command, args };
+  /** Postgres refuses to run as root: when we are root, run it as the OS user `postgres`. */
+  private static asPostgres(
+    command: string,
+    args: string[],
+  ): { command: string; args: string[]; uid?: number; gid?: number } {
+    if (process.getuid?.() !== 0) return { command, args };
+    const id = (flag: string) =>
+      Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    return { command, args, uid: id('-u'), gid: id('-g') };
   }
 
   url(database = 'postgres'): string {
@@ -146,7 +155,7 @@ export class PrivatePostgres {
       '-c',
       'fsync=off',
     ]);
-    this.child = spawn(run.command, run.args, { stdio: 'ignore' });
+    this.child = spawn(run.command, run.args, { stdio: 'ignore', uid: run.uid, gid: run.gid });
     await waitForPort(this.port, 15_000);
   }
 
