@@ -1,0 +1,145 @@
+import { GitlabSimError } from '@testkase/testing';
+
+import { enc, startTestSim, type TestSim } from './helpers/test-sim';
+
+describe('control API, demo seed and service endpoints', () => {
+  let t: TestSim;
+
+  beforeAll(async () => {
+    t = await startTestSim({ GITLAB_SIM_SEED_DEMO: 'true' });
+  });
+
+  afterAll(() => t.close());
+
+  describe('the seeded demo', () => {
+    const maintainerToken = 'glpat-sim-maintainer-0000000001';
+    const developerToken = 'glpat-sim-developer-0000000002';
+
+    it('has demo/testkase-demo (private) with 25 issues, some closed, priority labels and one confidential', async () => {
+      const project = await t.api<{ visibility: string }>('GET', `/projects/${enc('demo/testkase-demo')}`, {
+        token: maintainerToken,
+      });
+      expect(project.body.visibility).toBe('private');
+      const issues = await t.api<Array<{ state: string; labels: string[]; confidential: boolean }>>(
+        'GET',
+        `/projects/${enc('demo/testkase-demo')}/issues?per_page=100`,
+        {
+          token: maintainerToken,
+        },
+      );
+      expect(issues.headers.get('x-total')).toBe('25');
+      expect(issues.body.filter((issue) => issue.state === 'closed').length).toBeGreaterThan(0);
+      expect(
+        issues.body.filter((issue) => issue.labels.some((label) => label.startsWith('priority::'))).length,
+      ).toBeGreaterThan(0);
+      expect(issues.body.filter((issue) => issue.confidential)).toHaveLength(1);
+    });
+
+    it('has integration-bot (Maintainer) and dev-alice (Developer) with api tokens', async () => {
+      for (const [token, username, level] of [
+        [maintainerToken, 'integration-bot', 40],
+        [developerToken, 'dev-alice', 30],
+      ] as const) {
+        const user = await t.api<{ id: number; username: string }>('GET', '/user', { token });
+        expect(user.body.username).toBe(username);
+        const member = await t.api<{ access_level: number }>(
+          'GET',
+          `/projects/${enc('demo/testkase-demo')}/members/all/${user.body.id}`,
+          { token },
+        );
+        expect(member.body.access_level).toBe(level);
+        const self = await t.api<{ scopes: string[]; expires_at: string | null }>(
+          'GET',
+          '/personal_access_tokens/self',
+          { token },
+        );
+        expect(self.body).toMatchObject({ scopes: ['api'], expires_at: null });
+      }
+    });
+  });
+
+  describe('service endpoints', () => {
+    it('serves health, metrics and OpenAPI', async () => {
+      expect((await fetch(`${t.url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toContain('gitlab_sim_http_requests_total');
+      expect(metrics).toContain('gitlab_sim_webhook_deliveries_total');
+      expect(metrics).toContain('process_cpu_user_seconds_total');
+      const docs = (await (await fetch(`${t.url}/docs/json`)).json()) as {
+        openapi: string;
+        paths: Record<string, unknown>;
+      };
+      expect(docs.openapi).toMatch(/^3\./);
+      expect(Object.keys(docs.paths)).toEqual(
+        expect.arrayContaining(['/api/v4/projects/{id}/issues', '/__sim/faults']),
+      );
+    });
+  });
+
+  describe('seeding and state', () => {
+    it('seeds 100,000 issues in bulk and serves them', async () => {
+      await t.client.createProject({ path: 'load/big' });
+      const result = await t.client.seedIssues('load/big', {
+        count: 100_000,
+        closedPercent: 20,
+        confidentialPercent: 1,
+        priorityLabelsPercent: 30,
+        descriptionTemplate: 'Issue {{n}}',
+      });
+      expect(result).toMatchObject({ created: 100_000, firstIid: 1, lastIid: 100_000 });
+      const state = await t.client.state({ project: 'load/big', limit: 5 });
+      expect(state.projects[0]).toMatchObject({ pathWithNamespace: 'load/big', issueCount: 100_000 });
+      expect(state.issues).toHaveLength(5);
+      const closed = await t.api<unknown[]>(
+        'GET',
+        `/projects/${enc('load/big')}/issues?state=closed&labels=priority::high&per_page=100`,
+        {
+          token: 'glpat-sim-maintainer-0000000001',
+        },
+      );
+      // integration-bot is not a member of load/big: a private project does not exist for it.
+      expect(closed.status).toBe(404);
+    });
+
+    it('never reveals token secrets in the state', async () => {
+      const state = await t.client.state();
+      expect(JSON.stringify(state)).not.toContain('glpat-sim-maintainer-0000000001');
+      expect(state.tokens.every((token) => typeof token['hint'] === 'string')).toBe(true);
+    });
+
+    it('acts as a user through the control API, like the REST API would', async () => {
+      const issue = await t.client.createIssue('demo/testkase-demo', {
+        as: 'dev-alice',
+        title: 'From the control API',
+        labels: ['bug'],
+      });
+      const edited = await t.client.updateIssue('demo/testkase-demo', issue.iid, {
+        as: 'dev-alice',
+        title: 'Renamed',
+        addLabels: ['priority::low'],
+      });
+      expect(edited).toMatchObject({ title: 'Renamed', labels: ['bug', 'priority::low'] });
+      const commands = await t.client.addNote('demo/testkase-demo', issue.iid, {
+        as: 'dev-alice',
+        body: '/close',
+      });
+      expect(commands).toMatchObject({ kind: 'commands', summary: ['Closed this issue.'] });
+    });
+
+    it('resets to an empty simulator, or to the demo', async () => {
+      await t.client.reset();
+      expect((await t.client.state()).projects).toHaveLength(0);
+      await t.client.reset({ demo: true });
+      expect((await t.client.state()).projects.map((project) => project['pathWithNamespace'])).toEqual([
+        'demo/testkase-demo',
+      ]);
+    });
+
+    it('reports control API errors as GitlabSimError with the status', async () => {
+      const error = await t.client.createProject({ path: 'no-namespace' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GitlabSimError);
+      expect((error as GitlabSimError).status).toBe(400);
+    });
+  });
+});
