@@ -14,7 +14,7 @@ const DEV = {
   CORE_API_TOKEN: process.env.CORE_API_TOKEN || 'dev-core-token',
   // Development only: a fixed, publicly known key. Production keys come from a Kubernetes Secret.
   TOKEN_ENCRYPTION_KEYS:
-    process.env.TOKEN_ENCRYPTION_KEYS || 'dev1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhIQ==',
+    process.env.TOKEN_ENCRYPTION_KEYS || 'dev1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=',
   DATABASE_URL: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/testkase_gitlab',
   NATS_URL: process.env.NATS_URL || 'nats://127.0.0.1:4222',
   PUBLIC_WEBHOOK_BASE_URL: process.env.PUBLIC_WEBHOOK_BASE_URL || 'http://127.0.0.1:3000',

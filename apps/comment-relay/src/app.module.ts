@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
-import { STREAMS } from '@testkase/contracts';
-import { PlatformModule, type Logger } from '@testkase/platform';
+import { natsFromConfig, PlatformModule, type Logger } from '@testkase/platform';
 
 import type { CommentRelayConfig } from './config/comment-relay.config';
 import { dataSourceSettings } from './persistence/data-source';
@@ -17,7 +16,7 @@ export class AppModule {
           logger,
           coreApiToken: config.CORE_API_TOKEN,
           database: dataSourceSettings(config),
-          nats: { url: config.NATS_URL, prefix: config.NATS_PREFIX, streams: Object.values(STREAMS) },
+          nats: natsFromConfig(config),
           outbox: true,
         }),
       ],

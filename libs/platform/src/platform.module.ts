@@ -11,9 +11,10 @@ import {
 import { TerminusModule } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 
-import type { StreamDefinition } from '@testkase/contracts';
+import { STREAMS, type StreamDefinition } from '@testkase/contracts';
 import { jitteredBackoff, sleep } from '@testkase/util';
 
+import type { ServiceConfig } from './config/base.config';
 import { createDataSource, type DatabaseSettings } from './database/data-source.factory';
 import { HealthController } from './health/health.controller';
 import { READINESS_CHECKS, within, type ReadinessCheck } from './health/readiness';
@@ -44,7 +45,13 @@ export interface PlatformOptions {
      */
     optional?: boolean;
   };
-  nats?: { url: string; prefix: string; streams: readonly StreamDefinition[] };
+  nats?: {
+    url: string;
+    prefix: string;
+    streams: readonly StreamDefinition[];
+    credsFile?: string;
+    tlsCaFile?: string;
+  };
   /** Publish the schema's outbox (apps that emit events). */
   outbox?: boolean;
   /** `all` (default): ready when every check passes. `any`: when at least one does. */
@@ -186,7 +193,16 @@ export class PlatformModule {
         {
           provide: NatsClient,
           useFactory: (logger: Logger) =>
-            new NatsClient({ servers: nats.url, name: options.service, prefix: nats.prefix }, logger),
+            new NatsClient(
+              {
+                servers: nats.url,
+                name: options.service,
+                prefix: nats.prefix,
+                credsFile: nats.credsFile,
+                tlsCaFile: nats.tlsCaFile,
+              },
+              logger,
+            ),
           inject: [LOGGER],
         },
         {
@@ -324,4 +340,18 @@ function readinessChecks(
     },
     ...combined,
   ];
+}
+
+/** The NATS part of {@link PlatformOptions} from an app's config (every stream declared by default). */
+export function natsFromConfig(
+  config: Pick<ServiceConfig, 'NATS_URL' | 'NATS_PREFIX' | 'NATS_CREDS_FILE' | 'NATS_TLS_CA_FILE'>,
+  streams: readonly StreamDefinition[] = Object.values(STREAMS),
+): NonNullable<PlatformOptions['nats']> {
+  return {
+    url: config.NATS_URL,
+    prefix: config.NATS_PREFIX,
+    streams,
+    credsFile: config.NATS_CREDS_FILE,
+    tlsCaFile: config.NATS_TLS_CA_FILE,
+  };
 }

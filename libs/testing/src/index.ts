@@ -1,2 +1,3 @@
 export * from './harness';
 export * from './gitlab-sim-client';
+export * from './env-example';

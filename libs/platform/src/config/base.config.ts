@@ -1,6 +1,17 @@
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 
-import { ToInteger } from './config-decorators';
+import { ToBoolean, ToInteger, ToList } from './config-decorators';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,4 +57,38 @@ export class ServiceConfig extends HttpAppConfig {
    */
   @Matches(/^$|^[A-Za-z0-9_-]{1,32}$/, { message: 'must be empty or up to 32 letters, digits, _ or -' })
   NATS_PREFIX: string = '';
+
+  /** NATS credentials file (JWT + NKey seed) of this service; the chart mounts one per service. */
+  @IsOptional()
+  @IsString()
+  NATS_CREDS_FILE?: string = undefined;
+
+  /** CA bundle to verify the NATS server's TLS certificate (tls:// URLs). */
+  @IsOptional()
+  @IsString()
+  NATS_TLS_CA_FILE?: string = undefined;
+}
+
+/** Services that TestKase core calls and that call GitLab on behalf of a connection. */
+export class CoreServiceConfig extends ServiceConfig {
+  @Min(0)
+  @Max(65535)
+  @IsInt()
+  @ToInteger()
+  GRPC_PORT: number = 5000;
+
+  /** Bearer token TestKase core presents on the HTTP and gRPC APIs. Required. */
+  @IsNotEmpty({ message: 'is required (the bearer token TestKase core uses)' })
+  @IsString()
+  CORE_API_TOKEN: string = '';
+
+  /** Self-hosted GitLab hosts that may resolve to private addresses (exact or `*.example.com`). */
+  @IsString({ each: true })
+  @ToList()
+  GITLAB_ALLOWED_HOSTS: string[] = [];
+
+  /** Allow every private address (local development and tests only). */
+  @IsBoolean()
+  @ToBoolean()
+  GITLAB_ALLOW_PRIVATE_NETWORK: boolean = false;
 }

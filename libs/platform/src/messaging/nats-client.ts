@@ -1,4 +1,13 @@
-import { connect, Events, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { readFileSync } from 'node:fs';
+
+import {
+  connect,
+  credsAuthenticator,
+  Events,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
 
 import { TransientError } from '@testkase/util';
 
@@ -10,6 +19,8 @@ export interface NatsSettings {
   /** Connection name shown by the NATS server (`nats server report connections`). */
   name: string;
   prefix: string;
+  credsFile?: string;
+  tlsCaFile?: string;
 }
 
 /**
@@ -47,6 +58,10 @@ export class NatsClient {
       pingInterval: 5_000,
       maxPingOut: 2,
       timeout: 2_000,
+      ...(this.settings.credsFile
+        ? { authenticator: credsAuthenticator(readFileSync(this.settings.credsFile)) }
+        : {}),
+      ...(this.settings.tlsCaFile ? { tls: { caFile: this.settings.tlsCaFile } } : {}),
     });
     if (this.closing) {
       await nc.close();

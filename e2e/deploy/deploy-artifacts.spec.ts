@@ -1,0 +1,131 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+
+import { WORKSPACE_ROOT } from '@testkase/testing';
+
+const SERVICES = [
+  'webhook-gateway',
+  'connection-service',
+  'requirement-sync',
+  'defect-sync',
+  'comment-relay',
+] as const;
+const read = (file: string) => readFileSync(path.join(WORKSPACE_ROOT, file), 'utf8');
+
+/** Variables an app documents in its .env.example: the ones its config class reads. */
+function documentedVariables(app: string): Set<string> {
+  return new Set(
+    read(`apps/${app}/.env.example`)
+      .split('\n')
+      .map((line) => /^\s*#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+      .filter((name): name is string => Boolean(name)),
+  );
+}
+
+const REQUIRED: Record<string, string[]> = {
+  'webhook-gateway': ['DATABASE_URL', 'NATS_URL'],
+  'connection-service': [
+    'DATABASE_URL',
+    'NATS_URL',
+    'CORE_API_TOKEN',
+    'TOKEN_ENCRYPTION_KEYS',
+    'PUBLIC_WEBHOOK_BASE_URL',
+  ],
+  'requirement-sync': ['DATABASE_URL', 'NATS_URL', 'CORE_API_TOKEN'],
+  'defect-sync': ['DATABASE_URL', 'NATS_URL', 'CORE_API_TOKEN'],
+  'comment-relay': ['DATABASE_URL', 'NATS_URL', 'CORE_API_TOKEN'],
+};
+
+describe('docker-compose.yml', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<
+      string,
+      { environment?: Record<string, string>; build?: { args?: Record<string, string> } }
+    >;
+  };
+
+  it('runs Postgres, NATS with JetStream, the simulator and every app', () => {
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(['postgres', 'nats', 'gitlab-sim', 'migrate', ...SERVICES]),
+    );
+    expect(JSON.stringify(compose.services['nats'])).toContain('-js');
+  });
+
+  it.each(SERVICES)('%s gets only variables it reads, and every one it needs', (app) => {
+    const service = compose.services[app]!;
+    expect(service.build?.args?.['APP']).toBe(app);
+    const env = Object.keys(service.environment ?? {});
+    const documented = documentedVariables(app);
+    expect(env.filter((name) => !documented.has(name))).toEqual([]);
+    expect(REQUIRED[app]!.filter((name) => !env.includes(name))).toEqual([]);
+  });
+});
+
+describe('Helm chart', () => {
+  const chartDir = 'helm/testkase-gitlab';
+  const values = parse(read(`${chartDir}/values.yaml`)) as Record<string, unknown>;
+  const schema = JSON.parse(read(`${chartDir}/values.schema.json`)) as object;
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+  it('has a valid Chart.yaml', () => {
+    const chart = parse(read(`${chartDir}/Chart.yaml`)) as {
+      apiVersion: string;
+      name: string;
+      version: string;
+    };
+    expect(chart).toMatchObject({ apiVersion: 'v2', name: 'testkase-gitlab' });
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('ships values that satisfy its schema', () => {
+    expect(validate(values) ? [] : validate.errors).toEqual([]);
+  });
+
+  it.each<[string, (v: Record<string, any>) => void]>([
+    ['an unknown top-level key', (v) => (v['typo'] = true)],
+    ['a bad log level', (v) => (v['config'].logLevel = 'loud')],
+    ['an http NATS URL', (v) => (v['config'].natsUrl = 'http://nats:4222')],
+    ['a negative replica count', (v) => (v['apps']['requirement-sync'].replicas = -1)],
+    ['a lower-case env name', (v) => (v['apps']['defect-sync'].env = { lower: 'x' })],
+    ['a missing app', (v) => delete v['apps']['comment-relay']],
+  ])('rejects %s', (_case, mutate) => {
+    const copy = structuredClone(values) as Record<string, any>;
+    mutate(copy);
+    expect(validate(copy)).toBe(false);
+  });
+
+  it('sets only variables the apps read, and each required one', () => {
+    const helpers = read(`${chartDir}/templates/_helpers.tpl`);
+    const names = [...helpers.matchAll(/- name: ([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!);
+    const documented = new Set(SERVICES.flatMap((app) => [...documentedVariables(app)]));
+    expect(names.filter((name) => !documented.has(name))).toEqual([]);
+    for (const app of SERVICES) for (const name of REQUIRED[app]!) expect(names).toContain(name);
+  });
+
+  it.each(
+    readdirSync(path.join(WORKSPACE_ROOT, chartDir, 'templates')).filter(
+      (f) => f.endsWith('.yaml') || f.endsWith('.tpl'),
+    ),
+  )('%s has balanced template blocks', (file) => {
+    const text = read(`${chartDir}/templates/${file}`);
+    expect(text.split('{{').length).toBe(text.split('}}').length);
+    const opened = text.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length ?? 0;
+    const closed = text.match(/\{\{-?\s*end\s*-?\}\}/g)?.length ?? 0;
+    expect(closed).toBe(opened);
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  const dockerfile = read('deploy/Dockerfile');
+
+  it('builds with the project build and runs the app selected by APP as a non-root user', () => {
+    expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS build/);
+    expect(dockerfile).toContain('node:24');
+    expect(dockerfile).toContain('npm run build');
+    expect(dockerfile).toMatch(/USER node/);
+    expect(dockerfile).toContain('dist/apps/${APP}/src/main.js');
+  });
+});
