@@ -1,6 +1,7 @@
 export * from './config';
 export * from './database';
 export * from './errors';
+export * from './grpc';
 export * from './health';
 export * from './http';
 export * from './messaging';

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
+import { Metadata } from '@grpc/grpc-js';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { throwError, type Observable } from 'rxjs';
 
 import { isAppError, type ErrorCode } from '@testkase/util';
 
+import { grpcStatusOf } from '../grpc/grpc-status';
 import { codeOfHttpStatus, httpStatusOf } from './error-status';
 
 export interface ErrorBody {
@@ -32,13 +35,28 @@ const isFrameworkError = (error: unknown): error is FrameworkError =>
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    if (host.getType() === 'rpc') return this.toGrpcError(exception);
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = this.toResponse(exception);
     if (status === 429 && isAppError(exception) && exception.retryAfterMs) {
       void reply.header('retry-after', Math.ceil(exception.retryAfterMs / 1000));
     }
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  /** gRPC: the status of grpcStatusOf, GitLab-free details, and our code in the `error-code` trailer. */
+  private toGrpcError(exception: unknown): Observable<never> {
+    const { body } = this.toResponse(exception);
+    const metadata = new Metadata();
+    metadata.set('error-code', body.error.code);
+    if (body.error.errorId) metadata.set('error-id', body.error.errorId);
+    return throwError(() => ({
+      code: grpcStatusOf(body.error.code),
+      details: body.error.message,
+      message: body.error.message,
+      metadata,
+    }));
   }
 
   toResponse(exception: unknown): { status: number; body: ErrorBody } {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
@@ -30,6 +31,8 @@ export interface HttpAppSettings {
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** Upper bound for the graceful shutdown; the process exits 1 if it is exceeded. */
   shutdownTimeoutMs?: number;
+  /** Also serve gRPC (the same operations as the HTTP API) from these proto files. */
+  grpc?: { port: number; package: string | string[]; protoPath: string | string[] };
 }
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -98,6 +101,25 @@ export async function startHttpApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+
+  if (settings.grpc) {
+    app.connectMicroservice<MicroserviceOptions>(
+      {
+        transport: Transport.GRPC,
+        options: {
+          url: `${settings.host}:${settings.grpc.port}`,
+          package: settings.grpc.package,
+          protoPath: settings.grpc.protoPath,
+          loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true },
+          gracefulShutdown: true,
+        },
+      },
+      // Same pipes, guards and error filter as HTTP.
+      { inheritAppConfig: true },
+    );
+    await app.startAllMicroservices();
+    settings.logger.info({ port: settings.grpc.port, package: settings.grpc.package }, 'gRPC listening');
+  }
 
   installShutdown(app, settings);
   await app.listen(settings.port, settings.host);

@@ -44,6 +44,8 @@ export async function createTestEnvironment(label = 'e2e'): Promise<TestEnvironm
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
       DB_POOL_SIZE: '5',
+      // Any free port: test files run in parallel.
+      GRPC_PORT: '0',
     },
     dispose: () => dropDatabase(databaseUrl.toString()),
   };

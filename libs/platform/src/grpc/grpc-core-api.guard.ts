@@ -1,0 +1,22 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { Metadata } from '@grpc/grpc-js';
+
+import { AppError, constantTimeEqual } from '@testkase/util';
+
+import { CORE_API_TOKEN } from '../http/core-api.guard';
+
+/** gRPC calls from TestKase core carry `authorization: Bearer $CORE_API_TOKEN` in their metadata. */
+@Injectable()
+export class GrpcCoreApiGuard implements CanActivate {
+  constructor(@Inject(CORE_API_TOKEN) private readonly token: string) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const metadata = context.switchToRpc().getContext<Metadata>();
+    const header = String(metadata?.get?.('authorization')?.[0] ?? '');
+    const presented = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
+    if (!this.token || !constantTimeEqual(presented, this.token)) {
+      throw new AppError('UNAUTHENTICATED', 'A valid core API token is required (metadata authorization: Bearer …)');
+    }
+    return true;
+  }
+}

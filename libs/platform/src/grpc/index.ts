@@ -1,0 +1,2 @@
+export * from './grpc-core-api.guard';
+export * from './grpc-status';
