@@ -1,0 +1,12 @@
+import path from 'node:path';
+
+/**
+ * Where the .proto files are: libs/contracts/proto in the source tree, and the same place relative
+ * to the compiled output (the build copies them to dist/libs/contracts/proto).
+ */
+const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
+
+export const GRPC_SERVICES = {
+  connection: { package: 'testkase.gitlab.connection.v1', protoPath: path.join(PROTO_DIR, 'connection.proto') },
+  requirements: { package: 'testkase.gitlab.requirements.v1', protoPath: path.join(PROTO_DIR, 'requirements.proto') },
+} as const;
