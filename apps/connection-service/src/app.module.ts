@@ -4,6 +4,7 @@ import { STREAMS } from '@testkase/contracts';
 import { PlatformModule, type Logger } from '@testkase/platform';
 
 import type { ConnectionConfig } from './config/connection-service.config';
+import { ConnectionModule } from './connection/connection.module';
 import { dataSourceSettings } from './persistence/data-source';
 
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
           nats: { url: config.NATS_URL, prefix: config.NATS_PREFIX, streams: Object.values(STREAMS) },
           outbox: true,
         }),
+        ConnectionModule.forRoot(config),
       ],
     };
   }

@@ -3,6 +3,9 @@ import { createLogger, startHttpApp } from '@testkase/platform';
 import { AppModule } from './app.module';
 import type { ConnectionConfig } from './config/connection-service.config';
 
+/** Largest body: a 64 KiB CA certificate, a 2 KiB URL, a 512-character token and JSON around them. */
+const BODY_LIMIT = 128 * 1024;
+
 export async function bootstrap(config: ConnectionConfig): Promise<void> {
   const logger = createLogger({ service: 'connection-service', level: config.LOG_LEVEL });
   try {
@@ -13,6 +16,9 @@ export async function bootstrap(config: ConnectionConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      bodyLimit: BODY_LIMIT,
+      // Long enough that an over-long projectId reaches validation (VALIDATION_FAILED), not a 404.
+      maxParamLength: 2_048,
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

@@ -1,2 +1,4 @@
+import { ConnectionEntity } from './connection.entity';
+
 /** Every TypeORM entity of this app's schema. */
-export const ENTITIES = [];
+export const ENTITIES = [ConnectionEntity];

@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig } from '@testkase/platform/config';
+
+import { ConnectionConfig } from './connection-service.config';
+
+const goodKey = Buffer.alloc(32, 3).toString('base64');
+
+describe('ConnectionConfig', () => {
+  it('loads a valid environment with its defaults', () => {
+    const config = loadConfig(ConnectionConfig, {
+      CORE_API_TOKEN: 'core',
+      TOKEN_ENCRYPTION_KEYS: `k1:${goodKey}`,
+    });
+    expect(config).toMatchObject({
+      PORT: 3001,
+      PUBLIC_WEBHOOK_BASE_URL: 'http://127.0.0.1:3000',
+      GITLAB_ALLOW_PRIVATE_NETWORK: false,
+      GITLAB_ALLOWED_HOSTS: [],
+      HEALTH_CHECK_INTERVAL: 300_000,
+    });
+  });
+
+  it('stops start-up naming TOKEN_ENCRYPTION_KEYS when the ring is malformed, without echoing the key', () => {
+    const shortKey = Buffer.alloc(31, 3).toString('base64');
+    let caught: unknown;
+    try {
+      loadConfig(
+        ConnectionConfig,
+        { CORE_API_TOKEN: 'core', TOKEN_ENCRYPTION_KEYS: `k1:${shortKey}` },
+        'connection-service',
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    expect(message).toContain('TOKEN_ENCRYPTION_KEYS: key "k1" is 31 bytes; AES-256 needs exactly 32');
+    expect(message).not.toContain(shortKey);
+  });
+
+  it('requires a key ring', () => {
+    expect(() => loadConfig(ConnectionConfig, { CORE_API_TOKEN: 'core' })).toThrow(
+      /TOKEN_ENCRYPTION_KEYS: is required/,
+    );
+  });
+
+  it('refuses a webhook base URL with a trailing slash', () => {
+    expect(() =>
+      loadConfig(ConnectionConfig, {
+        CORE_API_TOKEN: 'core',
+        TOKEN_ENCRYPTION_KEYS: `k1:${goodKey}`,
+        PUBLIC_WEBHOOK_BASE_URL: 'https://hooks.example.com/',
+      }),
+    ).toThrow(/PUBLIC_WEBHOOK_BASE_URL: must not end with \//);
+  });
+});

@@ -1,0 +1,110 @@
+import type {
+  ConnectionConnectedV1,
+  ConnectionDisconnectedV1,
+  ConnectionStatusChangedV1,
+  WebhookVerifierV1,
+} from '@testkase/contracts';
+
+import type { ConnectionEntity } from '../persistence/entities/connection.entity';
+import { deriveStatus } from './connection-status';
+import type { ConnectionView } from './dto/connection.response.dto';
+import { HOOK_EVENTS, roleName } from './gitlab-access';
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+/** The API view of a connection: everything but the token and the webhook secret. */
+export function toConnectionView(row: ConnectionEntity, now: Date): ConnectionView {
+  return {
+    connectionId: row.id,
+    projectId: row.projectId,
+    platform: row.platform,
+    instanceUrl: row.instanceUrl,
+    gitlabProject: { id: row.gitlabProjectId, path: row.projectPath, webUrl: row.projectWebUrl },
+    status: row.status,
+    statusReason: deriveStatus(row, now).reason,
+    mode: row.mode,
+    token: {
+      hint: row.tokenHint,
+      scopes: [...row.tokenScopes],
+      expiresAt: row.tokenExpiresAt,
+      userId: row.tokenUserId,
+      username: row.tokenUsername,
+    },
+    role: { name: roleName(row.accessLevel), accessLevel: row.accessLevel },
+    hook: {
+      id: row.hookId,
+      url: row.hookUrl,
+      state: row.hookAlertStatus,
+      disabledUntil: iso(row.hookDisabledUntil),
+      events: HOOK_EVENTS.map((event) => event.flag),
+      checkedAt: iso(row.hookCheckedAt),
+      removal: row.hookRemoval,
+    },
+    lastDeliveryAt: iso(row.lastDeliveryAt),
+    lastError: row.lastError,
+    backfill: row.backfill,
+    connectedAt: row.connectedAt.toISOString(),
+    disconnectedAt: iso(row.disconnectedAt),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** What the gateway needs to authenticate this connection's deliveries (the secret's hash only). */
+export function toVerifier(row: ConnectionEntity, now: Date): WebhookVerifierV1 {
+  return {
+    connectionId: row.id,
+    projectId: row.projectId,
+    state: row.disconnectedAt ? 'disconnected' : 'active',
+    secretSha256: row.hookSecretSha256,
+    signed: false,
+    updatedAt: now.toISOString(),
+  };
+}
+
+export function toConnectedEvent(row: ConnectionEntity, reconnect: boolean): ConnectionConnectedV1 {
+  return {
+    connectionId: row.id,
+    projectId: row.projectId,
+    platform: row.platform,
+    instanceUrl: row.instanceUrl,
+    gitlabProjectId: row.gitlabProjectId,
+    projectPath: row.projectPath,
+    projectWebUrl: row.projectWebUrl,
+    mode: row.mode,
+    tokenUserId: row.tokenUserId,
+    reconnect,
+    connectedAt: row.connectedAt.toISOString(),
+  };
+}
+
+export function toDisconnectedEvent(row: ConnectionEntity): ConnectionDisconnectedV1 {
+  return {
+    connectionId: row.id,
+    projectId: row.projectId,
+    instanceUrl: row.instanceUrl,
+    gitlabProjectId: row.gitlabProjectId,
+    disconnectedAt: (row.disconnectedAt ?? new Date()).toISOString(),
+  };
+}
+
+export function toStatusChangedEvent(
+  row: ConnectionEntity,
+  previousStatus: ConnectionStatusChangedV1['previousStatus'],
+  now: Date,
+): ConnectionStatusChangedV1 {
+  return {
+    connectionId: row.id,
+    projectId: row.projectId,
+    status: row.status,
+    previousStatus,
+    reason: deriveStatus(row, now).reason,
+    tokenExpiresAt: row.tokenExpiresAt ? `${row.tokenExpiresAt}T00:00:00.000Z` : null,
+    hook: {
+      hookId: row.hookId,
+      alertStatus: row.hookAlertStatus,
+      disabledUntil: iso(row.hookDisabledUntil),
+    },
+    backfill: row.backfill,
+    occurredAt: now.toISOString(),
+  };
+}

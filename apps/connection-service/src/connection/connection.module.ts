@@ -1,0 +1,45 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+
+import type { ConnectionConfig } from '../config/connection-service.config';
+import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
+import { GitlabConnectionCheck } from '../gitlab/gitlab-connection-check';
+import { HookManager } from '../gitlab/hook-manager';
+import { ConnectionEventsHandlers } from '../health/connection-events.handlers';
+import { ConnectionHealthJob } from '../health/connection-health.job';
+import { ConnectionLookup } from '../messaging/connection-lookup.service';
+import { RpcResponders } from '../messaging/rpc.responders';
+import { VerifierStore } from '../messaging/verifier-store.adapter';
+import { VerifierSync } from '../messaging/verifier-sync.service';
+import { ConnectionRepository } from '../persistence/connection.repository';
+import { tokenCipherProvider } from '../shared/token-cipher.provider';
+import { CONNECTION_CONFIG } from '../shared/tokens';
+import { ConnectionStateWriter } from './connection-state.writer';
+import { ConnectionController } from './connection.controller';
+import { ConnectionService } from './connection.service';
+
+/** Connections: the core API, GitLab checks and hooks, NATS responders and verifiers, health. */
+@Module({})
+export class ConnectionModule {
+  static forRoot(config: ConnectionConfig): DynamicModule {
+    return {
+      module: ConnectionModule,
+      controllers: [ConnectionController],
+      providers: [
+        { provide: CONNECTION_CONFIG, useValue: config },
+        tokenCipherProvider,
+        ConnectionRepository,
+        ConnectionStateWriter,
+        ConnectionService,
+        GitlabClientFactory,
+        GitlabConnectionCheck,
+        HookManager,
+        VerifierStore,
+        VerifierSync,
+        ConnectionLookup,
+        RpcResponders,
+        ConnectionEventsHandlers,
+        ConnectionHealthJob,
+      ],
+    };
+  }
+}

@@ -1,0 +1,219 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+
+import type { GitlabClient, GitlabHook } from '@testkase/gitlab';
+import { LOGGER, MetricsRegistry, type Logger } from '@testkase/platform';
+import { isAppError } from '@testkase/util';
+
+import type { ConnectionConfig } from '../config/connection-service.config';
+import { ConnectionStateWriter } from '../connection/connection-state.writer';
+import { toVerifier } from '../connection/connection.mapper';
+import { TokenCipher } from '../crypto/token-cipher';
+import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
+import { describeFailure, HookManager } from '../gitlab/hook-manager';
+import { VerifierStore } from '../messaging/verifier-store.adapter';
+import { ConnectionRepository } from '../persistence/connection.repository';
+import type { ConnectionEntity } from '../persistence/entities/connection.entity';
+import { CONNECTION_CONFIG } from '../shared/tokens';
+
+const BATCH = 50;
+const isAuthFailure = (error: unknown) =>
+  isAppError(error) && (error.code === 'AUTH_FAILED' || error.code === 'TOKEN_EXPIRED');
+const toDate = (value: string | null | undefined): Date | null => (value ? new Date(value) : null);
+
+/**
+ * Watches every live connection, once per HEALTH_CHECK_INTERVAL across all replicas: the token
+ * (still accepted? new expiry?) and, for a managed hook, GitLab's `alert_status`/`disabled_until`.
+ * A disabled hook is reported (hook_disabled) and re-enabled with a test delivery; a deleted one is
+ * created again. Each connection is checked under its row lock, skipped if another replica holds it.
+ */
+@Injectable()
+export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+  private readonly checks;
+
+  constructor(
+    @Inject(CONNECTION_CONFIG) private readonly config: ConnectionConfig,
+    private readonly dataSource: DataSource,
+    private readonly repository: ConnectionRepository,
+    private readonly clients: GitlabClientFactory,
+    private readonly hooks: HookManager,
+    private readonly cipher: TokenCipher,
+    private readonly verifiers: VerifierStore,
+    private readonly state: ConnectionStateWriter,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.checks = metrics.counter('connection_health_checks_total', 'Connection health checks by outcome', [
+      'outcome',
+    ]);
+  }
+
+  onApplicationBootstrap(): void {
+    const tickMs = Math.min(Math.max(Math.floor(this.config.HEALTH_CHECK_INTERVAL / 4), 500), 60_000);
+    this.timer = setInterval(() => this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private tick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.runDue()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'health round failed'))
+      .finally(() => (this.running = undefined));
+  }
+
+  /** Checks every connection that is due. Returns how many this replica checked. */
+  async runDue(): Promise<number> {
+    let checked = 0;
+    for (const id of await this.repository.dueForHealthCheck(this.config.HEALTH_CHECK_INTERVAL, BATCH)) {
+      if (this.stopped) break;
+      if (await this.checkOne(id)) checked += 1;
+    }
+    return checked;
+  }
+
+  /** @returns false when the connection was not due, gone, or locked by someone else */
+  async checkOne(id: string): Promise<boolean> {
+    try {
+      return await this.dataSource.transaction(async (tx) => {
+        const row = await this.repository.lockLiveById(tx, id, true);
+        const now = new Date();
+        if (
+          !row ||
+          (row.healthCheckedAt &&
+            now.getTime() - row.healthCheckedAt.getTime() < this.config.HEALTH_CHECK_INTERVAL * 0.9)
+        ) {
+          return false;
+        }
+        await this.check(tx, row, now);
+        return true;
+      });
+    } catch (error) {
+      this.checks.inc({ outcome: 'error' });
+      this.logger.error({ err: error, connectionId: id }, 'health check failed');
+      return false;
+    }
+  }
+
+  private async check(tx: EntityManager, row: ConnectionEntity, now: Date): Promise<void> {
+    const previous = row.status;
+    row.healthCheckedAt = now;
+    if (!row.tokenCiphertext || !row.tokenKeyId) return;
+    const token = this.cipher.decrypt({ keyId: row.tokenKeyId, ciphertext: row.tokenCiphertext }, row.id);
+    let outcome = 'ok';
+    try {
+      await this.clients.with(
+        { instanceUrl: row.instanceUrl, token, caCertificate: row.caCertificate },
+        'background',
+        async (client) => {
+          const info = await client.tokens.self();
+          row.tokenScopes = [...info.scopes];
+          row.tokenExpiresAt = info.expires_at;
+          row.authFailedAt = null;
+          if (row.lastError?.code === 'AUTH_FAILED') row.lastError = null;
+          if (row.mode === 'webhook_managed') outcome = await this.checkHook(tx, client, row, now);
+        },
+      );
+    } catch (error) {
+      if (isAuthFailure(error)) {
+        outcome = 'auth_failed';
+        row.authFailedAt ??= now;
+      } else {
+        outcome = 'unreachable';
+      }
+      row.lastError = {
+        code: isAppError(error) ? error.code : 'INTERNAL',
+        message: describeFailure(error),
+        at: now.toISOString(),
+      };
+      this.logger.warn({ err: error, connectionId: row.id }, 'health check could not reach GitLab');
+    }
+    await this.state.save(tx, row, previous, now);
+    this.checks.inc({ outcome });
+  }
+
+  /** Reads the hook; reports and repairs a disabled or missing one. */
+  private async checkHook(
+    tx: EntityManager,
+    client: GitlabClient,
+    row: ConnectionEntity,
+    now: Date,
+  ): Promise<string> {
+    const projectId = row.gitlabProjectId;
+    const hook = row.hookId === null ? null : await this.hooks.find(client, projectId, row.hookId);
+    row.hookCheckedAt = now;
+    if (!hook || hook.url !== row.hookUrl) {
+      await this.markHook(
+        tx,
+        row,
+        hook ? this.hookState(hook) : { alertStatus: 'missing', disabledUntil: null },
+        now,
+      );
+      await this.recreate(client, row, hook === null ? null : hook.id, now);
+      return hook ? 'hook_repointed' : 'hook_recreated';
+    }
+    const state = this.hookState(hook);
+    if (state.alertStatus !== 'temporarily_disabled' && state.alertStatus !== 'disabled') {
+      row.hookAlertStatus = state.alertStatus;
+      row.hookDisabledUntil = state.disabledUntil;
+      return 'ok';
+    }
+    // Report first (its own status event), then try to bring it back.
+    await this.markHook(tx, row, state, now);
+    const reenabled = await this.hooks.reenable(client, projectId, hook.id);
+    if (reenabled === 'nothing_to_send' && state.alertStatus === 'disabled') {
+      // A permanently disabled hook in a project with nothing to test with: replace the hook.
+      await client.hooks.delete(projectId, hook.id).catch(() => undefined);
+      await this.recreate(client, row, null, now);
+      return 'hook_recreated';
+    }
+    const after = await this.hooks.find(client, projectId, hook.id);
+    const next = after ? this.hookState(after) : { alertStatus: 'missing', disabledUntil: null };
+    row.hookAlertStatus = next.alertStatus;
+    row.hookDisabledUntil = next.disabledUntil;
+    if (next.alertStatus === 'executable')
+      this.logger.info({ connectionId: row.id, hookId: hook.id }, 'hook re-enabled');
+    return next.alertStatus === 'executable' ? 'hook_reenabled' : 'hook_disabled';
+  }
+
+  private async recreate(
+    client: GitlabClient,
+    row: ConnectionEntity,
+    hookId: number | null,
+    now: Date,
+  ): Promise<void> {
+    const registration = await this.hooks.ensure(client, row.gitlabProjectId, hookId, row.hookUrl, (sha256) =>
+      this.verifiers.put({ ...toVerifier(row, now), secretSha256: sha256 }),
+    );
+    row.hookId = registration.hook.id;
+    row.hookSecretSha256 = registration.newSecretSha256 ?? row.hookSecretSha256;
+    const state = this.hookState(registration.hook);
+    row.hookAlertStatus = state.alertStatus;
+    row.hookDisabledUntil = state.disabledUntil;
+    this.logger.info({ connectionId: row.id, hookId: row.hookId }, 'hook registered again');
+  }
+
+  private async markHook(
+    tx: EntityManager,
+    row: ConnectionEntity,
+    state: { alertStatus: string; disabledUntil: Date | null },
+    now: Date,
+  ): Promise<void> {
+    const previous = row.status;
+    row.hookAlertStatus = state.alertStatus;
+    row.hookDisabledUntil = state.disabledUntil;
+    await this.state.save(tx, row, previous, now);
+  }
+
+  private hookState(hook: GitlabHook): { alertStatus: string; disabledUntil: Date | null } {
+    return { alertStatus: hook.alert_status ?? 'executable', disabledUntil: toDate(hook.disabled_until) };
+  }
+}

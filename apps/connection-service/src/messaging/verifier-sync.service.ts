@@ -1,0 +1,53 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { LOGGER, NatsClient, type Logger } from '@testkase/platform';
+
+import { toVerifier } from '../connection/connection.mapper';
+import { ConnectionRepository } from '../persistence/connection.repository';
+import { VerifierStore } from './verifier-store.adapter';
+
+/**
+ * On every (re)connect to NATS: creates the verifier bucket if missing and writes every live
+ * connection's verifier again, which repairs a bucket the server lost. Each write happens under the
+ * project's lock, so it cannot overtake a concurrent disconnect.
+ */
+@Injectable()
+export class VerifierSync implements OnApplicationBootstrap {
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly store: VerifierStore,
+    private readonly dataSource: DataSource,
+    private readonly repository: ConnectionRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.nats.onConnected(() => {
+      this.running ??= this.republish().finally(() => (this.running = undefined));
+    });
+  }
+
+  async republish(): Promise<number> {
+    try {
+      await this.store.open();
+      const live = await this.repository.listLive(this.dataSource);
+      let written = 0;
+      for (const candidate of live) {
+        await this.repository.withProjectLock(candidate.projectId, async (tx) => {
+          const row = await this.repository.findLive(tx, candidate.projectId);
+          if (row?.id !== candidate.id) return;
+          await this.store.put(toVerifier(row, new Date()));
+          written += 1;
+        });
+      }
+      this.logger.info({ connections: written }, 'webhook verifiers published');
+      return written;
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not publish the webhook verifiers');
+      return 0;
+    }
+  }
+}
