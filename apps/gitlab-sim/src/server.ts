@@ -208,7 +208,12 @@ export async function createSimServer(config: SimConfig, options: SimServerOptio
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       if (!config.GITLAB_SIM_EXTERNAL_URL) sim.urls.setBaseUrl(url);
       ready = true;
-      logger.info({ url, externalUrl: sim.urls.baseUrl, version: config.GITLAB_SIM_VERSION }, 'listening');
+      // Whoever started the process finds the port in this line, so it is written at LOG_LEVEL=warn too.
+      const lifecycle = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+      lifecycle.info(
+        { url, port, externalUrl: sim.urls.baseUrl, version: config.GITLAB_SIM_VERSION },
+        'listening',
+      );
       return url;
     },
     async close() {

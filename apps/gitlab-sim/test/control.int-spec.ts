@@ -127,6 +127,23 @@ describe('control API, demo seed and service endpoints', () => {
       expect(commands).toMatchObject({ kind: 'commands', summary: ['Closed this issue.'] });
     });
 
+    it('bursts writes through the same services (events, counters) in one call', async () => {
+      const result = await t.client.burst('demo/testkase-demo', {
+        as: 'dev-alice',
+        count: 3,
+        action: 'comment',
+      });
+      expect(result).toMatchObject({ action: 'comment', count: 3 });
+      const issue = await t.api<{ user_notes_count: number }>(
+        'GET',
+        `/projects/${enc('demo/testkase-demo')}/issues/${result.iid}`,
+        {
+          token: 'glpat-sim-developer-0000000002',
+        },
+      );
+      expect(issue.body.user_notes_count).toBe(3);
+    });
+
     it('resets to an empty simulator, or to the demo', async () => {
       await t.client.reset();
       expect((await t.client.state()).projects).toHaveLength(0);

@@ -76,6 +76,23 @@ describe('pagination exactly as GitLab', () => {
     expect(last.headers.get('link')).not.toContain('rel="next"');
   });
 
+  it('keeps totals right while the project changes between pages', async () => {
+    const total = async (): Promise<number> =>
+      Number(
+        (
+          await t.api('GET', `/projects/${enc('big/p250')}/issues?state=closed&per_page=10`, { token })
+        ).headers.get('x-total'),
+      );
+    const before = await total();
+    const open = await t.api<Array<{ iid: number }>>(
+      'GET',
+      `/projects/${enc('big/p250')}/issues?state=opened&per_page=1`,
+      { token },
+    );
+    await t.client.closeIssue('big/p250', open.body[0]!.iid, 'walker');
+    expect(await total()).toBe(before + 1);
+  });
+
   it('omits x-total, x-total-pages and rel="last" above 10,000 records', async () => {
     const response = await t.api<unknown[]>('GET', `/projects/${enc('big/p10001')}/issues?per_page=100`, {
       token,

@@ -43,7 +43,7 @@ import {
   loadProject,
   requireIssuesEnabled,
   requireUser,
-  sendJsonText,
+  sendJsonArrayParts,
   type ProjectAccess,
 } from './route-helpers';
 
@@ -227,14 +227,9 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
       const project = access.project;
       if (details)
         return items.map((issue) =>
-          withLabelDetails(sim, issue, issuePresenter.listItemJson(issue, project)),
+          withLabelDetails(sim, issue, issuePresenter.listItemJson(issue, project).toString('utf8')),
         );
-      let json = '[';
-      for (let index = 0; index < items.length; index += 1) {
-        if (index > 0) json += ',';
-        json += issuePresenter.listItemJson(items[index], project);
-      }
-      return sendJsonText(reply, `${json}]`);
+      return sendJsonArrayParts(sim, request, reply, issuePresenter.listParts(items, project));
     },
   );
 

@@ -155,12 +155,14 @@ export function registerLabelRoutes(app: FastifyInstance, sim: Simulator): void 
       if (label.projectId === null) throw GitlabError.forbidden();
       store.projectLabels.get(access.project.id)?.delete(label.title);
       store.labels.delete(label.id);
-      for (const issue of store.issuesOf(access.project.id).byCreatedAt) {
+      const index = store.issuesOf(access.project.id);
+      for (const issue of index.byCreatedAt) {
         if (issue.labelIds.includes(label.id)) {
           issue.labelIds = issue.labelIds.filter((id) => id !== label.id);
           issue.version += 1;
         }
       }
+      index.changed();
       return reply.code(204).send();
     },
   );

@@ -78,7 +78,38 @@ export function eventContext(request: FastifyRequest, actor: SimUser): EventCont
   return { actor, eventUuid: typeof header === 'string' && header ? header : undefined };
 }
 
-/** Sends a pre-serialised JSON array body. */
-export function sendJsonText(reply: FastifyReply, json: string, status = 200): FastifyReply {
-  return reply.code(status).type('application/json').send(json);
+const OPEN_BRACKET = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE_BRACKET = Buffer.from(']');
+
+/**
+ * Writes a JSON array from pre-serialised elements straight to the socket (one writev, no
+ * concatenation): a page of 100 issues is ~200 KB, and copying it would cost more than the rest
+ * of the request. Fastify's remaining hooks are skipped, so the request is counted here.
+ */
+export function sendJsonArrayParts(
+  sim: Simulator,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parts: readonly Buffer[],
+): void {
+  let length = 2 + Math.max(0, parts.length - 1);
+  for (const part of parts) length += part.length;
+  reply.hijack();
+  const raw = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders()))
+    if (value !== undefined) raw.setHeader(name, value);
+  raw.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length });
+  raw.cork();
+  raw.write(OPEN_BRACKET);
+  parts.forEach((part, index) => {
+    if (index > 0) raw.write(COMMA);
+    raw.write(part);
+  });
+  raw.end(CLOSE_BRACKET);
+  sim.metrics.httpRequests.inc({
+    method: request.method,
+    route: request.routeOptions.url ?? 'unmatched',
+    status: '200',
+  });
 }

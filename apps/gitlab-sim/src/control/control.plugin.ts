@@ -450,6 +450,46 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     return createIssue(request.params.project, params, type);
   });
 
+  /**
+   * N writes by one user in one call, each firing its webhooks like the REST write would: a cheap
+   * source of events for load tests (`create` opens issues, `comment` adds notes to one issue,
+   * `update` retitles one issue).
+   */
+  app.post<{ Params: { project: string } }>('/projects/:project/burst', async (request, reply) => {
+    const params = body(request.body);
+    const project = projectFrom(request.params.project);
+    const actor = userFrom(params);
+    const count = optionalInt(params, 'count');
+    if (count === undefined || count < 1 || count > 100_000)
+      throw new GitlabError(400, { error: 'count must be between 1 and 100000' });
+    const action = optionalEnum(params, 'action', ['create', 'comment', 'update'] as const) ?? 'create';
+    const started = performance.now();
+    if (action === 'create') {
+      for (let n = 1; n <= count; n += 1)
+        sim.issues.create({ actor }, project, { title: `Burst issue ${n}` }, ALL_RIGHTS);
+      reply.code(201);
+      return { action, count, iid: null, ms: Math.round((performance.now() - started) * 10) / 10 };
+    }
+    const iid = optionalInt(params, 'iid');
+    const target =
+      iid === undefined
+        ? sim.issues.create({ actor }, project, { title: 'Burst target' }, ALL_RIGHTS)
+        : issueFrom(project, String(iid));
+    for (let n = 1; n <= count; n += 1) {
+      if (action === 'comment')
+        sim.notes.create(
+          { actor },
+          project,
+          target,
+          { body: `Burst comment ${n}`, internal: false },
+          ALL_RIGHTS,
+        );
+      else sim.issues.update({ actor }, project, target, { title: `Burst title ${n}` }, ALL_RIGHTS);
+    }
+    reply.code(201);
+    return { action, count, iid: target.iid, ms: Math.round((performance.now() - started) * 10) / 10 };
+  });
+
   const updateIssue = (projectRef: string, iid: string, params: Params, input: IssueUpdateInput) => {
     const project = projectFrom(projectRef);
     const issue = issueFrom(project, iid);

@@ -84,6 +84,13 @@ function decodeCursor(text: string): Cursor {
 
 type SortKey = (issue: SimIssue) => number | string | null;
 
+/** A stable text form of a filter (Sets as sorted arrays), to key cached totals. */
+function signature(filter: IssueFilter): string {
+  return JSON.stringify(filter, (_key, value: unknown) =>
+    value instanceof Set ? [...(value as Set<unknown>)].sort() : value,
+  );
+}
+
 /** Order of two (key, id) pairs in the requested direction; nulls last either way (`NULLS LAST`). */
 function compareKeys(
   left: number | string | null,
@@ -261,16 +268,45 @@ export class IssueQuery {
         page.push(items[forwards ? low + n : high - 1 - n]);
       return { items: page, total: total > countLimit ? null : total, hasNext: offset + limit < total };
     }
+    const step = (n: number): SimIssue => items[forwards ? low + n : high - 1 - n];
+    const span = high - low;
     const page: SimIssue[] = [];
+    // Walking pages repeats the same filter: its total is cached until the project changes.
+    const key = signature(filter);
+    const cached = index.countCache.get(key);
+    if (cached && cached.mutations === index.mutations) {
+      let matched = 0;
+      let hasNext = false;
+      for (let n = 0; n < span; n += 1) {
+        const issue = step(n);
+        if (!match(issue)) continue;
+        if (page.length === limit) {
+          hasNext = true;
+          break;
+        }
+        if (matched >= offset) page.push(issue);
+        matched += 1;
+      }
+      return { items: page, total: cached.total, hasNext };
+    }
     let matched = 0;
-    for (let step = 0; step < high - low; step += 1) {
-      const issue = items[forwards ? low + step : high - 1 - step];
+    let complete = true;
+    for (let n = 0; n < span; n += 1) {
+      const issue = step(n);
       if (!match(issue)) continue;
       if (matched >= offset && page.length < limit) page.push(issue);
       matched += 1;
-      if (page.length === limit && matched > offset + limit && matched > countLimit) break;
+      if (page.length === limit && matched > offset + limit && matched > countLimit) {
+        complete = false;
+        break;
+      }
     }
-    return { items: page, total: matched > countLimit ? null : matched, hasNext: matched > offset + limit };
+    const total = matched > countLimit ? null : matched;
+    if (complete || total === null) {
+      if (index.countCache.size >= 64) index.countCache.clear();
+      index.countCache.set(key, { mutations: index.mutations, total });
+    }
+    return { items: page, total, hasNext: matched > offset + limit };
   }
 
   /** True when the filter can only exclude what the index already excludes. */

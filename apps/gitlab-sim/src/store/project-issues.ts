@@ -29,12 +29,22 @@ export class ProjectIssues {
   /** Items whose type the REST issues API does not serve (objectives, epics, …). */
   nonRestItems = 0;
   confidentialCount = 0;
+  /** Bumped on every change to any issue of the project (keys the list-count cache). */
+  mutations = 0;
+  /** Totals of recent list filters, valid while `mutations` is unchanged. */
+  readonly countCache = new Map<string, { mutations: number; total: number | null }>();
+
+  /** An issue changed in a way a list filter could see (labels, state, confidentiality, …). */
+  changed(): void {
+    this.mutations += 1;
+  }
 
   get size(): number {
     return this.byCreatedAt.length;
   }
 
   add(issue: SimIssue): void {
+    this.mutations += 1;
     this.byIid.set(issue.iid, issue);
     const last = this.byCreatedAt[this.byCreatedAt.length - 1];
     if (!last || byCreated(last, issue) <= 0) this.byCreatedAt.push(issue);
@@ -53,6 +63,7 @@ export class ProjectIssues {
 
   /** Appends many issues already sorted by creation time (bulk seeding). */
   addSorted(issues: SimIssue[]): void {
+    this.mutations += 1;
     for (const issue of issues) {
       this.byIid.set(issue.iid, issue);
       this.byCreatedAt.push(issue);
@@ -62,6 +73,7 @@ export class ProjectIssues {
   }
 
   remove(issue: SimIssue): void {
+    this.mutations += 1;
     this.byIid.delete(issue.iid);
     const index = this.byCreatedAt.indexOf(issue);
     if (index >= 0) this.byCreatedAt.splice(index, 1);
@@ -70,6 +82,7 @@ export class ProjectIssues {
 
   /** Call after an issue's updatedAt changed from `previousUpdatedAt`. */
   touched(issue: SimIssue, previousUpdatedAt: number): void {
+    this.mutations += 1;
     if (this.updatedOrderDirty || previousUpdatedAt === issue.updatedAt) return;
     const order = this.updatedOrder;
     const at = lowerBound(

@@ -30,7 +30,8 @@ export function taskCounts(description: string | null): { count: number; complet
 interface CachedIssue {
   version: number;
   entity: Record<string, unknown>;
-  json: string;
+  /** UTF-8 JSON of the list form (built on first list): pages are written from bytes, never re-encoded. */
+  json: Buffer | null;
 }
 
 /**
@@ -122,15 +123,22 @@ export class IssuePresenter {
     let entry = this.cache.get(issue);
     if (!entry || entry.version !== issue.version) {
       const entity = this.build(issue, project);
-      entry = { version: issue.version, entity, json: JSON.stringify(entity) };
+      entry = { version: issue.version, entity, json: null };
       this.cache.set(issue, entry);
     }
     return entry;
   }
 
-  /** One element of `GET /projects/:id/issues`, as JSON text. */
-  listItemJson(issue: SimIssue, project: SimProject): string {
-    return this.cached(issue, project).json;
+  /** One element of `GET /projects/:id/issues`, as UTF-8 JSON. */
+  listItemJson(issue: SimIssue, project: SimProject): Buffer {
+    const entry = this.cached(issue, project);
+    entry.json ??= Buffer.from(JSON.stringify(entry.entity));
+    return entry.json;
+  }
+
+  /** The UTF-8 JSON of each list item, for a zero-copy write of a page. */
+  listParts(issues: readonly SimIssue[], project: SimProject): Buffer[] {
+    return issues.map((issue) => this.listItemJson(issue, project));
   }
 
   /** `GET/POST/PUT …/issues/:iid`: the full entity, with `subscribed` and without the list-only fields. */
