@@ -453,6 +453,17 @@ export class GitlabSimClient {
     return this.call('POST', `/projects/${projectPath(project)}/issues/bulk`, input);
   }
 
+  /**
+   * `count` writes by one user in one call, each firing webhooks like the REST write: `create`
+   * opens issues, `comment` adds notes and `update` retitles one issue (`iid`, else a new one).
+   */
+  burst(
+    project: SimProjectRef,
+    input: { as: string; count: number; action?: 'create' | 'comment' | 'update'; iid?: number },
+  ): Promise<{ action: string; count: number; iid: number | null; ms: number }> {
+    return this.call('POST', `/projects/${projectPath(project)}/burst`, input);
+  }
+
   createIssue(
     project: SimProjectRef,
     input: SimIssueWrite & { title: string; type?: SimWorkItemType },
