@@ -89,7 +89,7 @@ export class ConnectionEventsHandlers implements OnModuleInit {
         at: event.data.occurredAt,
       };
       await this.state.save(tx, row, previous, new Date());
-      this.logger.warn({ connectionId: row.id, service: event.data.service }, 'GitLab refused the token');
+      this.logger.warn({ connectionId: row.id, reportedBy: event.data.service }, 'GitLab refused the token');
     });
   }
 

@@ -104,7 +104,6 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async check(tx: EntityManager, row: ConnectionEntity, now: Date): Promise<void> {
-    const previous = row.status;
     row.healthCheckedAt = now;
     if (!row.tokenCiphertext || !row.tokenKeyId) return;
     const token = this.cipher.decrypt({ keyId: row.tokenKeyId, ciphertext: row.tokenCiphertext }, row.id);
@@ -136,7 +135,8 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
       };
       this.logger.warn({ err: error, connectionId: row.id }, 'health check could not reach GitLab');
     }
-    await this.state.save(tx, row, previous, now);
+    // row.status is what was last saved (a disabled hook may have been reported on the way).
+    await this.state.save(tx, row, row.status, now);
     this.checks.inc({ outcome });
   }
 
@@ -207,10 +207,9 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
     state: { alertStatus: string; disabledUntil: Date | null },
     now: Date,
   ): Promise<void> {
-    const previous = row.status;
     row.hookAlertStatus = state.alertStatus;
     row.hookDisabledUntil = state.disabledUntil;
-    await this.state.save(tx, row, previous, now);
+    await this.state.save(tx, row, row.status, now);
   }
 
   private hookState(hook: GitlabHook): { alertStatus: string; disabledUntil: Date | null } {
