@@ -13,6 +13,7 @@ import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_OFFSET_PAGINATION_LIMIT,
   rateLimitPreset,
+  type RateLimitSettings,
   type SimSettings,
 } from './domain/sim-settings';
 import { SimUrls } from './domain/urls';
@@ -28,9 +29,28 @@ export interface SimulatorOptions {
   clock?: AdjustableClock;
 }
 
+function configuredRateLimits(config: SimConfig): RateLimitSettings {
+  const limits = rateLimitPreset(config.GITLAB_SIM_RATE_LIMITS);
+  const override = (value: number | undefined, current: number | null): number | null =>
+    value === undefined ? current : value === 0 ? null : value;
+  limits.requestsPerMinute = override(
+    config.GITLAB_SIM_RATE_LIMIT_REQUESTS_PER_MINUTE,
+    limits.requestsPerMinute,
+  );
+  limits.issueCreatesPerMinute = override(
+    config.GITLAB_SIM_RATE_LIMIT_ISSUE_CREATES_PER_MINUTE,
+    limits.issueCreatesPerMinute,
+  );
+  limits.noteCreatesPerMinute = override(
+    config.GITLAB_SIM_RATE_LIMIT_NOTE_CREATES_PER_MINUTE,
+    limits.noteCreatesPerMinute,
+  );
+  return limits;
+}
+
 const defaultSettings = (config: SimConfig): SimSettings => ({
   legacyPayloads: config.GITLAB_SIM_LEGACY_PAYLOADS,
-  rateLimits: rateLimitPreset(config.GITLAB_SIM_RATE_LIMITS),
+  rateLimits: configuredRateLimits(config),
   offsetPaginationLimit: DEFAULT_OFFSET_PAGINATION_LIMIT,
   autoDisableHooks: true,
   deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,

@@ -135,6 +135,24 @@ describe('fault injection and rate limits', () => {
       expect([first.status, second.status]).toEqual([201, 429]);
     });
 
+    it('takes per-limit overrides of the preset from the configuration', async () => {
+      const configured = await startTestSim({
+        GITLAB_SIM_RATE_LIMITS: 'gitlab.com',
+        GITLAB_SIM_RATE_LIMIT_NOTE_CREATES_PER_MINUTE: '300',
+        GITLAB_SIM_RATE_LIMIT_REQUESTS_PER_MINUTE: '0',
+      });
+      try {
+        expect(await configured.client.rateLimits()).toEqual({
+          requestsPerMinute: null,
+          issueCreatesPerMinute: 200,
+          noteCreatesPerMinute: 300,
+          hookTestsPerMinute: 5,
+        });
+      } finally {
+        await configured.close();
+      }
+    });
+
     it('has the GitLab.com preset', async () => {
       const limits = await t.client.setRateLimits({ preset: 'gitlab.com' });
       expect(limits).toEqual({

@@ -35,6 +35,25 @@ export class SimConfig extends HttpAppConfig {
   @IsIn(RATE_LIMIT_PRESETS)
   GITLAB_SIM_RATE_LIMITS: RateLimitPreset = 'off';
 
+  /** Per-limit overrides of the preset (per user and minute; 0 = off). */
+  @IsOptional()
+  @Min(0)
+  @IsInt()
+  @ToInteger()
+  GITLAB_SIM_RATE_LIMIT_REQUESTS_PER_MINUTE?: number = undefined;
+
+  @IsOptional()
+  @Min(0)
+  @IsInt()
+  @ToInteger()
+  GITLAB_SIM_RATE_LIMIT_ISSUE_CREATES_PER_MINUTE?: number = undefined;
+
+  @IsOptional()
+  @Min(0)
+  @IsInt()
+  @ToInteger()
+  GITLAB_SIM_RATE_LIMIT_NOTE_CREATES_PER_MINUTE?: number = undefined;
+
   /** Send the 2018 generation of webhook payloads for every project (can be switched per project). */
   @ToBoolean()
   @IsBoolean()
