@@ -1,3 +1,4 @@
+import { GRPC_SERVICES } from '@testkase/contracts';
 import { createLogger, startHttpApp } from '@testkase/platform';
 
 import { AppModule } from './app.module';
@@ -19,6 +20,7 @@ export async function bootstrap(config: ConnectionConfig): Promise<void> {
       bodyLimit: BODY_LIMIT,
       // Long enough that an over-long projectId reaches validation (VALIDATION_FAILED), not a 404.
       maxParamLength: 2_048,
+      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.connection },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

@@ -15,6 +15,7 @@ import { tokenCipherProvider } from '../shared/token-cipher.provider';
 import { CONNECTION_CONFIG } from '../shared/tokens';
 import { ConnectionStateWriter } from './connection-state.writer';
 import { ConnectionController } from './connection.controller';
+import { ConnectionGrpcController } from './connection.grpc.controller';
 import { ConnectionService } from './connection.service';
 
 /** Connections: the core API, GitLab checks and hooks, NATS responders and verifiers, health. */
@@ -23,7 +24,7 @@ export class ConnectionModule {
   static forRoot(config: ConnectionConfig): DynamicModule {
     return {
       module: ConnectionModule,
-      controllers: [ConnectionController],
+      controllers: [ConnectionController, ConnectionGrpcController],
       providers: [
         { provide: CONNECTION_CONFIG, useValue: config },
         tokenCipherProvider,

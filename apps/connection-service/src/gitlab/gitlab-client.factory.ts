@@ -21,7 +21,8 @@ export interface GitlabTarget {
 
 /**
  * `interactive`: an admin waits on the answer (connect, rotate, disconnect), so a dead instance
- * fails within seconds. `background`: the health job, with the library's patient retries.
+ * fails within seconds. `background`: the health job, more patient, but bounded because it holds the
+ * connection's row lock meanwhile.
  */
 export type GitlabCallMode = 'interactive' | 'background';
 
@@ -67,7 +68,7 @@ export class GitlabClientFactory {
       retry:
         mode === 'interactive'
           ? { maxAttempts: 2, maxTotalWaitMs: 5_000, baseDelayMs: 250, maxDelayMs: 2_000 }
-          : { maxAttempts: 4, maxTotalWaitMs: 60_000 },
+          : { maxAttempts: 3, maxTotalWaitMs: 20_000 },
       logger: this.gitlabLogger,
     });
   }
