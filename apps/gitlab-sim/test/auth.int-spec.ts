@@ -123,6 +123,15 @@ describe('authentication with personal access tokens', () => {
     expect(response.text).not.toContain(created.token);
   });
 
+  it('reports the claimed GitLab version at /version and /metadata', async () => {
+    expect((await t.api('GET', '/version', { token })).body).toMatchObject({ version: '18.6.0' });
+    expect((await t.api('GET', '/metadata', { token })).body).toMatchObject({
+      version: '18.6.0',
+      enterprise: false,
+    });
+    expect((await t.api('GET', '/version')).status).toBe(401);
+  });
+
   it('refuses a blocked user with 403 "Your account has been blocked."', async () => {
     await t.client.createUser({ username: 'mallory' });
     const mallory = await t.client.createToken({ username: 'mallory' });

@@ -8,8 +8,34 @@ import { requestParams } from './params';
 import { presentCurrentUser, presentToken } from './presenters/user.presenter';
 import { requireUser } from './route-helpers';
 
-/** `GET /user`, `GET /personal_access_tokens/self`, `GET /personal_access_tokens`. */
+/** `GET /user`, `GET /personal_access_tokens/self`, `GET /personal_access_tokens`, `GET /version`, `GET /metadata`. */
 export function registerUserRoutes(app: FastifyInstance, sim: Simulator): void {
+  const version = sim.config.GITLAB_SIM_VERSION;
+  const revision = 'sim0000000';
+
+  app.get(
+    '/version',
+    {
+      schema: { tags: ['instance'], summary: 'The GitLab version the simulator claims' },
+      config: { auth: { required: true, scopes: 'read_user' } },
+    },
+    async () => ({ version, revision }),
+  );
+
+  app.get(
+    '/metadata',
+    {
+      schema: { tags: ['instance'], summary: 'Instance metadata' },
+      config: { auth: { required: true, scopes: 'read_user' } },
+    },
+    async () => ({
+      version,
+      revision,
+      kas: { enabled: false, externalUrl: null, version: null },
+      enterprise: false,
+    }),
+  );
+
   app.get(
     '/user',
     {
