@@ -1,7 +1,10 @@
+import type { FastifyInstance } from 'fastify';
+
 import { createLogger, startHttpApp } from '@testkase/platform';
 
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/webhook-gateway.config';
+import { GitlabWebhookController } from './webhook/gitlab-webhook.controller';
 
 export async function bootstrap(config: GatewayConfig): Promise<void> {
   const logger = createLogger({ service: 'webhook-gateway', level: config.LOG_LEVEL });
@@ -12,6 +15,8 @@ export async function bootstrap(config: GatewayConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      configure: (app) =>
+        app.get(GitlabWebhookController).register(app.getHttpAdapter().getInstance() as FastifyInstance),
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

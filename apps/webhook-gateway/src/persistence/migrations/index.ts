@@ -1,4 +1,5 @@
 import { CreateMessagingTables1764057600000 } from './1764057600000-CreateMessagingTables';
+import { CreateSpool1764230400000 } from './1764230400000-CreateSpool';
 
 /** Every migration, oldest first. Append-only. */
-export const MIGRATIONS = [CreateMessagingTables1764057600000];
+export const MIGRATIONS = [CreateMessagingTables1764057600000, CreateSpool1764230400000];

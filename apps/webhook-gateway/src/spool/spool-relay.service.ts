@@ -1,0 +1,249 @@
+import { MsgHdrsImpl, type MsgHdrs } from 'nats';
+import { Client } from 'pg';
+
+import type { Logger, MetricsRegistry, NatsClient } from '@testkase/platform';
+import { jitteredBackoff, sleep, withTimeout } from '@testkase/util';
+
+import type { PipelinedJetStreamPublisher } from '../messaging/pipelined-publisher.adapter';
+import { SCHEMA } from '../persistence/schema';
+import { SPOOL_TABLE } from './spool.repository';
+
+export interface SpoolRelaySettings {
+  databaseUrl: string;
+  batchSize: number;
+  pollIntervalMs: number;
+}
+
+interface SpoolRow {
+  id: string;
+  subject: string;
+  msg_id: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+const LOCK_KEY = `spool-relay:${SCHEMA}`;
+
+/**
+ * Drains the spool into JetStream once NATS is back: rows in id order (each batch pipelined on one
+ * connection, so JetStream stores them in that order), each deleted only after its ack, and
+ * published with its original Nats-Msg-Id, so that a row published twice (a leader that died
+ * between ack and delete, or a late ack of the first attempt) is stored once. One replica leads,
+ * holding a session advisory lock; the others retry the lock every poll interval.
+ */
+export class SpoolRelay {
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private loop?: Promise<void>;
+  private client?: Client;
+  private wakeUp?: () => void;
+  private pendingWake = false;
+  private leading = false;
+  private depthReportedAt = 0;
+  private readonly relayed;
+  private readonly parked;
+  private readonly depth;
+  private readonly leaderGauge;
+
+  constructor(
+    private readonly settings: SpoolRelaySettings,
+    private readonly publisher: PipelinedJetStreamPublisher,
+    private readonly nats: NatsClient,
+    private readonly logger: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.relayed = metrics.counter(
+      'gateway_spool_relayed_total',
+      'Spooled deliveries published to JetStream',
+    );
+    this.parked = metrics.counter(
+      'gateway_spool_parked_total',
+      'Spooled deliveries that cannot be published (kept in the spool with parked_at set)',
+    );
+    this.depth = metrics.gauge('gateway_spool_depth', 'Rows in the spool (reported by the relay leader)', [
+      'state',
+    ]);
+    this.leaderGauge = metrics.gauge('gateway_spool_relay_leader', '1 when this replica drains the spool');
+    this.nats.onConnected(() => this.wake());
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** Look at the spool now (a row was just written, or NATS came back). */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wakeUp?.();
+    await withTimeout(this.loop, 3_000);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await this.leadWhilePossible();
+        attempt = 0;
+      } catch (error) {
+        if (this.stopped) break;
+        attempt += 1;
+        this.logger.warn({ err: error }, 'spool relay lost its database connection');
+      } finally {
+        this.setLeading(false);
+        await this.client?.end().catch(() => undefined);
+        this.client = undefined;
+      }
+      if (!this.stopped)
+        await sleep(jitteredBackoff(attempt, 250, 5_000, 250), this.abort.signal).catch(() => undefined);
+    }
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.leaderGauge.set(leading ? 1 : 0);
+  }
+
+  private async leadWhilePossible(): Promise<void> {
+    const client = new Client({
+      connectionString: this.settings.databaseUrl,
+      application_name: 'webhook-gateway-spool-relay',
+      connectionTimeoutMillis: 5_000,
+    });
+    this.client = client;
+    let connectionError: Error | undefined;
+    client.on('error', (error) => {
+      connectionError = error;
+      this.wakeUp?.();
+    });
+    await client.connect();
+    // Stand by until the lock is free (the leader's session ended), checking every poll interval.
+    while (!this.stopped && !this.leading) {
+      if (connectionError) throw connectionError;
+      const { rows } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+        [LOCK_KEY],
+      );
+      if (rows[0]?.locked) {
+        this.setLeading(true);
+        this.logger.info('spool relay is leading');
+      } else {
+        await this.waitForWake();
+      }
+    }
+    let failures = 0;
+    while (!this.stopped) {
+      if (connectionError) throw connectionError;
+      this.pendingWake = false;
+      const drained = this.nats.isConnected ? await this.drain(client) : true;
+      failures = drained ? 0 : failures + 1;
+      await this.reportDepth(client);
+      if (!drained) {
+        await sleep(jitteredBackoff(failures, 250, 5_000, 100), this.abort.signal).catch(() => undefined);
+      } else if (!this.pendingWake) {
+        await this.waitForWake();
+      }
+    }
+  }
+
+  private waitForWake(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.settings.pollIntervalMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Publishes batches until the spool is empty (true) or a publish fails (false). */
+  private async drain(client: Client): Promise<boolean> {
+    while (!this.stopped && this.nats.isConnected) {
+      const { rows } = await client.query<SpoolRow>(
+        `SELECT id, subject, msg_id, headers, body FROM ${SPOOL_TABLE}
+          WHERE parked_at IS NULL ORDER BY id LIMIT $1`,
+        [this.settings.batchSize],
+      );
+      if (rows.length === 0) return true;
+      const outcomes = await Promise.all(
+        rows.map((row) =>
+          this.publisher.publish(this.nats.naming.subject(row.subject), row.body, messageHeaders(row)),
+        ),
+      );
+      const done: string[] = [];
+      let failed: { row: SpoolRow; detail: string } | undefined;
+      for (const [index, outcome] of outcomes.entries()) {
+        const row = rows[index];
+        if (outcome.ok) {
+          done.push(row.id);
+        } else if (outcome.reason === 'too_large') {
+          await this.park(client, row, outcome.detail ?? 'too large for NATS');
+        } else {
+          // Stop at the first failure so that the rest keeps its order behind it.
+          failed = { row, detail: outcome.detail ?? outcome.reason };
+          break;
+        }
+      }
+      if (done.length > 0) {
+        await client.query(`DELETE FROM ${SPOOL_TABLE} WHERE id = ANY($1::bigint[])`, [done]);
+        this.relayed.inc(done.length);
+      }
+      if (failed) {
+        await client.query(
+          `UPDATE ${SPOOL_TABLE} SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+          [failed.row.id, failed.detail],
+        );
+        this.logger.warn(
+          { msgId: failed.row.msg_id, reason: failed.detail },
+          'spool relay publish failed; will retry',
+        );
+        return false;
+      }
+      if (rows.length < this.settings.batchSize) return true;
+    }
+    return true;
+  }
+
+  private async park(client: Client, row: SpoolRow, reason: string): Promise<void> {
+    await client.query(`UPDATE ${SPOOL_TABLE} SET parked_at = now(), last_error = $2 WHERE id = $1`, [
+      row.id,
+      reason,
+    ]);
+    this.parked.inc();
+    this.logger.error(
+      { msgId: row.msg_id, subject: row.subject, reason },
+      'spooled delivery cannot be published; parked in the spool',
+    );
+  }
+
+  private async reportDepth(client: Client): Promise<void> {
+    if (Date.now() - this.depthReportedAt < 1_000) return;
+    this.depthReportedAt = Date.now();
+    const { rows } = await client.query<{ pending: string; parked: string }>(
+      `SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+              count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM ${SPOOL_TABLE}`,
+    );
+    this.depth.set({ state: 'pending' }, Number(rows[0]?.pending ?? 0));
+    this.depth.set({ state: 'parked' }, Number(rows[0]?.parked ?? 0));
+  }
+}
+
+function messageHeaders(row: SpoolRow): MsgHdrs {
+  const record: Record<string, string[]> = { 'Nats-Msg-Id': [row.msg_id] };
+  for (const [name, value] of Object.entries(row.headers)) record[name] = [value];
+  return MsgHdrsImpl.fromRecord(record);
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { context, propagation } from '@opentelemetry/api';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+
+import type { Logger } from '@testkase/platform';
+
+import type { DeliveriesSeenReporter } from './deliveries-seen.service';
+import type { DeliveryAuthenticator } from './delivery-authenticator.service';
+import { messageHeaders, messageIdOf } from './delivery-headers';
+import type { DeliveryIntakeService, IntakeOutcome } from './delivery-intake.service';
+import { eventLabelOf, looksLikeJsonObject, routeDelivery } from './delivery-route';
+import type { CachedVerifier } from './verifier-store.service';
+import type { GatewayMetrics } from './webhook.metrics';
+
+/** GitLab's largest webhook body (`REQUEST_BODY_SIZE_LIMIT = 25.megabytes`, GITLAB-FACTS §8). */
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+export const WEBHOOK_ROUTE = '/webhooks/gitlab/:connectionId';
+
+interface WebhookRoute {
+  Params: { connectionId: string };
+  Body: Buffer | undefined;
+}
+type WebhookRequest = FastifyRequest<WebhookRoute>;
+
+const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
+
+/** One body for every authentication failure, whatever the cause. */
+const UNAUTHORIZED = errorBody('UNAUTHENTICATED', 'unknown connection or wrong webhook token');
+const NOT_JSON = errorBody('VALIDATION_FAILED', 'the body is not a JSON object');
+const NO_EVENT = errorBody('VALIDATION_FAILED', 'X-Gitlab-Event is missing');
+const UNAVAILABLE = errorBody(
+  'SERVICE_UNAVAILABLE',
+  'the delivery cannot be stored now; it was not accepted',
+);
+const NO_SIGNING_KEY = errorBody('SERVICE_UNAVAILABLE', 'the signature of this hook cannot be checked now');
+
+const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>> = {
+  published: { status: 202, body: '{"status":"published"}' },
+  duplicate: { status: 202, body: '{"status":"duplicate"}' },
+  spooled: { status: 202, body: '{"status":"spooled"}' },
+  parked: { status: 202, body: '{"status":"parked"}' },
+  unavailable: { status: 503, body: UNAVAILABLE },
+};
+const IGNORED = '{"status":"ignored"}';
+
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** 32 + 16 hex digits for a new trace: unique, not secret (randomUUID draws from a cached pool). */
+function newTraceparent(): string {
+  const traceId = randomUUID().replaceAll('-', '');
+  const spanId = randomUUID().replaceAll('-', '').slice(0, 16);
+  return `00-${traceId}-${spanId}-00`;
+}
+
+/**
+ * W3C trace context for the message. With tracing on, the context of the request's server span.
+ * With tracing off (no OTLP endpoint, main.ts), the caller's `traceparent` when it sent a valid
+ * one (GitLab does not), else a fresh unsampled one, so that every event carries a trace id.
+ */
+function traceContext(headers: IncomingHttpHeaders): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  if (carrier['traceparent']) return carrier;
+  const incoming = headers['traceparent'];
+  carrier['traceparent'] =
+    typeof incoming === 'string' && TRACEPARENT.test(incoming) ? incoming : newTraceparent();
+  return carrier;
+}
+
+/**
+ * `POST /webhooks/gitlab/:connectionId`, registered on Fastify directly (not as a Nest controller):
+ * the hot path has no Nest pipeline, parses nothing but what it needs, and keeps the body as the
+ * bytes GitLab sent. The token is checked in `onRequest`, before a byte of the body is read.
+ */
+export class GitlabWebhookController {
+  private readonly verified = new WeakMap<WebhookRequest, CachedVerifier>();
+
+  constructor(
+    private readonly authenticator: DeliveryAuthenticator,
+    private readonly intake: DeliveryIntakeService,
+    private readonly seen: DeliveriesSeenReporter,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  register(fastify: FastifyInstance): void {
+    void fastify.register((scope, _options, done) => {
+      // Only this route's scope: the body stays a Buffer, and only JSON is accepted (else 415).
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser(
+        'application/json',
+        { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+        (_request, body, next) => next(null, body),
+      );
+      scope.setErrorHandler((error: FastifyError, request, reply) => this.onError(error, request, reply));
+      scope.post<WebhookRoute>(
+        WEBHOOK_ROUTE,
+        { bodyLimit: MAX_BODY_BYTES, onRequest: this.authenticate },
+        this.handle,
+      );
+      done();
+    });
+  }
+
+  private readonly authenticate = (
+    request: WebhookRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void => {
+    const checked = this.authenticator.checkToken(
+      request.params.connectionId,
+      request.headers['x-gitlab-token'],
+    );
+    if (checked instanceof Promise) {
+      checked.then(
+        (verifier) => this.admit(request, reply, done, verifier),
+        (error: Error) => done(error),
+      );
+    } else {
+      this.admit(request, reply, done, checked);
+    }
+  };
+
+  private admit(
+    request: WebhookRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+    verifier: CachedVerifier | undefined,
+  ): void {
+    if (!verifier) {
+      void this.unauthorized(request, reply);
+      return;
+    }
+    this.verified.set(request, verifier);
+    done();
+  }
+
+  private readonly handle = async (request: WebhookRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const verifier = this.verified.get(request);
+    if (!verifier) return this.unauthorized(request, reply);
+    const eventHeader = request.headers['x-gitlab-event'];
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || !looksLikeJsonObject(body)) {
+      return this.answer(reply, eventLabelOf(eventHeader), 'rejected', 400, NOT_JSON);
+    }
+    if (verifier.signed) {
+      const check = await this.authenticator.checkSignature(verifier, request.headers, body);
+      if (check === 'unavailable') {
+        this.logger.warn(
+          { connectionId: verifier.connectionId },
+          'signing key unavailable; delivery refused',
+        );
+        return this.answer(reply, eventLabelOf(eventHeader), 'unavailable', 503, NO_SIGNING_KEY);
+      }
+      if (check !== 'valid') {
+        this.logger.info({ connectionId: verifier.connectionId, check }, 'webhook signature refused');
+        return this.unauthorized(request, reply);
+      }
+    }
+    if (typeof eventHeader !== 'string') return this.answer(reply, 'none', 'rejected', 400, NO_EVENT);
+    const route = routeDelivery(eventHeader, body);
+    if ('invalid' in route) return this.answer(reply, route.event, 'rejected', 400, NOT_JSON);
+    this.seen.record(verifier.connectionId);
+    if (!route.use) return this.answer(reply, route.event, 'ignored', 200, IGNORED);
+
+    const outcome = await this.intake.accept({
+      connectionId: verifier.connectionId,
+      kind: route.kind,
+      msgId: messageIdOf(request.headers, verifier.connectionId, body),
+      headers: messageHeaders(request.headers, new Date().toISOString(), traceContext(request.headers)),
+      body,
+    });
+    const answer = ANSWERS[outcome];
+    return this.answer(reply, route.event, outcome, answer.status, answer.body);
+  };
+
+  private answer(
+    reply: FastifyReply,
+    event: string,
+    outcome: Parameters<GatewayMetrics['count']>[1],
+    status: number,
+    body: string,
+  ): FastifyReply {
+    this.metrics.count(event, outcome);
+    return reply.code(status).type('application/json').send(body);
+  }
+
+  private unauthorized(request: WebhookRequest, reply: FastifyReply): FastifyReply {
+    this.logger.debug(
+      { connectionId: request.params.connectionId.slice(0, 64) },
+      'webhook delivery unauthorized',
+    );
+    return this.answer(
+      reply,
+      eventLabelOf(request.headers['x-gitlab-event']),
+      'unauthorized',
+      401,
+      UNAUTHORIZED,
+    );
+  }
+
+  /** Fastify's own refusals (size, content type, a broken request) in the API's error shape. */
+  private onError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const event = eventLabelOf(request.headers['x-gitlab-event']);
+    const status = error.statusCode ?? 500;
+    if (status === 413) {
+      return this.answer(
+        reply,
+        event,
+        'rejected',
+        413,
+        errorBody('PAYLOAD_TOO_LARGE', `the body exceeds ${MAX_BODY_BYTES} bytes`),
+      );
+    }
+    if (status === 415) {
+      return this.answer(
+        reply,
+        event,
+        'rejected',
+        415,
+        errorBody('UNSUPPORTED_MEDIA_TYPE', 'only application/json is accepted'),
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return this.answer(reply, event, 'rejected', status, errorBody('VALIDATION_FAILED', error.message));
+    }
+    this.logger.error({ err: error }, 'webhook delivery failed');
+    return this.answer(reply, event, 'unavailable', 500, errorBody('INTERNAL', 'the delivery failed'));
+  }
+}

@@ -1,0 +1,256 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { KV, KvEntry, QueuedIterator } from 'nats';
+
+import {
+  KV_BUCKETS,
+  RPC,
+  WebhookVerifierV1,
+  type WebhookVerifierReply,
+  type WebhookVerifierRequest,
+} from '@testkase/contracts';
+import type { Logger, NatsClient } from '@testkase/platform';
+import { jitteredBackoff, sleep } from '@testkase/util';
+
+import { signingKeyOf } from './webhook-signature';
+
+/** What the gateway keeps per connection: enough to authenticate a delivery, never the secret. */
+export interface CachedVerifier {
+  readonly connectionId: string;
+  readonly active: boolean;
+  /** sha256 of the hook's secret token, as bytes for timingSafeEqual. */
+  readonly secretHash: Buffer;
+  readonly signed: boolean;
+  readonly updatedAt: string;
+  /** HMAC key of a signed hook, fetched from connection-service on the first signed delivery. */
+  signingKey?: Buffer;
+}
+
+/**
+ * The reply of rpc.connection.webhook_verifier; a signed hook's reply also carries the
+ * `whsec_…` signing token.
+ */
+type VerifierReply = WebhookVerifierReply | { ok: true; verifier: WebhookVerifierV1; signingKey?: string };
+
+export interface VerifierStoreSettings {
+  lookupTimeoutMs: number;
+  unknownTtlMs: number;
+}
+
+/** Lookups to connection-service in flight at once; beyond that a miss is answered as unknown. */
+const MAX_CONCURRENT_LOOKUPS = 32;
+/** Bound on remembered unknown ids, so that a caller spraying random ids cannot grow memory. */
+const MAX_REMEMBERED_UNKNOWN = 10_000;
+
+export function toCachedVerifier(value: unknown): CachedVerifier | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const verifier = plainToInstance(WebhookVerifierV1, value);
+  if (validateSync(verifier, { forbidUnknownValues: false }).length > 0) return undefined;
+  return {
+    connectionId: verifier.connectionId,
+    active: verifier.state === 'active',
+    secretHash: Buffer.from(verifier.secretSha256, 'hex'),
+    signed: verifier.signed,
+    updatedAt: verifier.updatedAt,
+  };
+}
+
+/**
+ * The gateway's view of every connection's webhook verifier. It watches the WEBHOOK_VERIFIERS
+ * key/value bucket that connection-service writes (all current values, then every change, pushed
+ * within milliseconds: a disconnect stops deliveries at once) and keeps them in memory, so the
+ * request path needs no I/O. A miss (a connection created a moment ago) asks connection-service
+ * once over request/reply; "unknown" answers are remembered briefly.
+ * The view survives a NATS outage: the gateway keeps authenticating (and spooling) with what it has.
+ */
+export class WebhookVerifierStore {
+  private readonly verifiers = new Map<string, CachedVerifier>();
+  private readonly unknownUntil = new Map<string, number>();
+  private readonly lookups = new Map<string, Promise<CachedVerifier | undefined>>();
+  private watcher?: QueuedIterator<KvEntry>;
+  private watchGeneration = 0;
+  private stopped = false;
+  private initialized = false;
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly settings: VerifierStoreSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    // On the first connect and on every reconnect: the server may have lost the watch consumer.
+    this.nats.onConnected(() => void this.watch());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.stop();
+  }
+
+  /** Whether the initial values of the bucket have been loaded since the last (re)connect. */
+  get ready(): boolean {
+    return this.initialized;
+  }
+
+  get size(): number {
+    return this.verifiers.size;
+  }
+
+  /** The verifier of a connection: from memory when known (synchronously), else one lookup. */
+  find(connectionId: string): CachedVerifier | undefined | Promise<CachedVerifier | undefined> {
+    const cached = this.verifiers.get(connectionId);
+    if (cached) return cached;
+    const until = this.unknownUntil.get(connectionId);
+    if (until !== undefined) {
+      if (until > Date.now()) return undefined;
+      this.unknownUntil.delete(connectionId);
+    }
+    return this.lookup(connectionId);
+  }
+
+  /** The HMAC key of a signed hook; asks connection-service when it is not in memory. */
+  async signingKey(verifier: CachedVerifier): Promise<Buffer | undefined> {
+    if (verifier.signingKey) return verifier.signingKey;
+    await this.lookup(verifier.connectionId, true);
+    return this.verifiers.get(verifier.connectionId)?.signingKey;
+  }
+
+  private lookup(connectionId: string, force = false): Promise<CachedVerifier | undefined> {
+    const running = this.lookups.get(connectionId);
+    if (running) return running;
+    if (!force && this.lookups.size >= MAX_CONCURRENT_LOOKUPS) return Promise.resolve(undefined);
+    const lookup = this.request(connectionId).finally(() => this.lookups.delete(connectionId));
+    this.lookups.set(connectionId, lookup);
+    return lookup;
+  }
+
+  private async request(connectionId: string): Promise<CachedVerifier | undefined> {
+    if (!this.nats.isConnected) return undefined;
+    let reply: VerifierReply;
+    try {
+      const request: WebhookVerifierRequest = { connectionId };
+      const message = await this.nats.nc.request(
+        this.nats.naming.subject(RPC.webhookVerifier),
+        JSON.stringify(request),
+        { timeout: this.settings.lookupTimeoutMs },
+      );
+      reply = JSON.parse(Buffer.from(message.data).toString('utf8')) as VerifierReply;
+    } catch (error) {
+      this.logger.warn({ err: error, connectionId }, 'webhook verifier lookup failed');
+      this.rememberUnknown(connectionId);
+      return undefined;
+    }
+    if (!reply.ok) {
+      this.rememberUnknown(connectionId);
+      return undefined;
+    }
+    const verifier = toCachedVerifier(reply.verifier);
+    if (!verifier || verifier.connectionId !== connectionId) {
+      this.logger.warn({ connectionId }, 'webhook verifier lookup returned an invalid verifier');
+      this.rememberUnknown(connectionId);
+      return undefined;
+    }
+    const key =
+      'signingKey' in reply && typeof reply.signingKey === 'string'
+        ? signingKeyOf(reply.signingKey)
+        : undefined;
+    const current = this.verifiers.get(connectionId);
+    // The bucket is the source of truth: an entry it delivered meanwhile wins unless this one is newer.
+    if (current && current.updatedAt > verifier.updatedAt) {
+      if (key && current.signed && current.updatedAt === verifier.updatedAt) current.signingKey = key;
+      return current;
+    }
+    if (key) verifier.signingKey = key;
+    this.verifiers.set(connectionId, verifier);
+    return verifier;
+  }
+
+  private rememberUnknown(connectionId: string): void {
+    if (this.settings.unknownTtlMs <= 0) return;
+    if (this.unknownUntil.size >= MAX_REMEMBERED_UNKNOWN) this.unknownUntil.clear();
+    this.unknownUntil.set(connectionId, Date.now() + this.settings.unknownTtlMs);
+  }
+
+  private apply(entry: KvEntry): void {
+    if (entry.operation !== 'PUT') {
+      this.verifiers.delete(entry.key);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(entry.value).toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    const verifier = toCachedVerifier(parsed);
+    if (!verifier || verifier.connectionId !== entry.key) {
+      // Fail closed: a value the gateway cannot read authenticates nothing.
+      this.verifiers.delete(entry.key);
+      this.logger.warn({ key: entry.key }, 'ignoring an invalid webhook verifier entry');
+      return;
+    }
+    const previous = this.verifiers.get(entry.key);
+    // A signed hook keeps its key only while the entry is unchanged (a change may be a new key).
+    if (previous?.signingKey && verifier.signed && previous.updatedAt === verifier.updatedAt) {
+      verifier.signingKey = previous.signingKey;
+    }
+    this.verifiers.set(entry.key, verifier);
+    this.unknownUntil.delete(entry.key);
+  }
+
+  private async openBucket(): Promise<KV> {
+    const name = this.nats.naming.bucket(KV_BUCKETS.webhookVerifiers);
+    const exists = await this.nats.jsm.streams.info(`KV_${name}`).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      // connection-service normally creates it; whoever comes first creates it with the defaults.
+      try {
+        return await this.nats.js.views.kv(name);
+      } catch {
+        // created meanwhile with another configuration: bind to it
+      }
+    }
+    return this.nats.js.views.kv(name, { bindOnly: true });
+  }
+
+  private async watch(): Promise<void> {
+    this.watchGeneration += 1;
+    const generation = this.watchGeneration;
+    this.watcher?.stop();
+    this.initialized = false;
+    for (let attempt = 0; !this.stopped && generation === this.watchGeneration; attempt += 1) {
+      try {
+        const kv = await this.openBucket();
+        const seen = new Set<string>();
+        let loading = true;
+        const watcher = await kv.watch({
+          initializedFn: () => {
+            loading = false;
+            // Entries deleted while the gateway was not watching.
+            for (const key of [...this.verifiers.keys()]) if (!seen.has(key)) this.verifiers.delete(key);
+            this.initialized = true;
+            this.logger.info({ verifiers: this.verifiers.size }, 'webhook verifiers loaded');
+          },
+        });
+        if (generation !== this.watchGeneration) {
+          watcher.stop();
+          return;
+        }
+        this.watcher = watcher;
+        for await (const entry of watcher) {
+          if (loading) seen.add(entry.key);
+          this.apply(entry);
+        }
+        if (this.stopped || generation !== this.watchGeneration) return;
+        this.logger.warn('the webhook verifier watch ended; watching again');
+      } catch (error) {
+        if (this.stopped || generation !== this.watchGeneration) return;
+        this.logger.warn({ err: error, attempt }, 'watching the webhook verifiers failed; retrying');
+        await sleep(jitteredBackoff(attempt, 250, 5_000, 100));
+      }
+    }
+  }
+}

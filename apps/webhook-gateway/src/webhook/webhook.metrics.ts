@@ -1,0 +1,35 @@
+import type { Counter, Histogram } from 'prom-client';
+
+import type { MetricsRegistry } from '@testkase/platform';
+
+/**
+ * What became of a delivery: `published` (JetStream acknowledged), `duplicate` (acknowledged as a
+ * resend of a stored message), `spooled` (written to Postgres because JetStream could not take it),
+ * `parked` (spooled but too large for NATS), `ignored` (an event type the system does not use),
+ * `unauthorized`, `rejected` (bad body, content type or size) and `unavailable` (503).
+ */
+export type DeliveryOutcome =
+  'published' | 'duplicate' | 'spooled' | 'parked' | 'ignored' | 'unauthorized' | 'rejected' | 'unavailable';
+
+export class GatewayMetrics {
+  readonly deliveries: Counter<'event' | 'outcome'>;
+  readonly ackLatency: Histogram;
+
+  constructor(metrics: MetricsRegistry) {
+    this.deliveries = metrics.counter(
+      'gateway_deliveries_total',
+      'GitLab webhook deliveries by event type (X-Gitlab-Event) and outcome',
+      ['event', 'outcome'],
+    );
+    this.ackLatency = metrics.histogram(
+      'gateway_publish_ack_seconds',
+      'From publishing a delivery to JetStream to its ack',
+      [],
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
+  }
+
+  count(event: string, outcome: DeliveryOutcome): void {
+    this.deliveries.inc({ event, outcome });
+  }
+}
