@@ -1,0 +1,137 @@
+import 'reflect-metadata';
+
+import { randomUUID } from 'node:crypto';
+
+import { Client } from 'pg';
+
+import { ensureDatabase } from '@testkase/platform';
+import { eventually, PrivateNats, PrivatePostgres, uniqueId } from '@testkase/testing';
+
+import { fixture, GatewayHarness, type ConnectionSetup } from './gateway-harness';
+
+const ISSUE = fixture('webhook-issue-open.json');
+
+/**
+ * NATS and Postgres of this file's own, so that they can be stopped: the gateway keeps answering
+ * 2xx from its spool while NATS is down, drains it in order once NATS is back, and answers 503 only
+ * when neither can take a delivery.
+ */
+describe('webhook-gateway when NATS or Postgres is down', () => {
+  let nats: PrivateNats;
+  let postgres: PrivatePostgres;
+  let gateway: GatewayHarness;
+  let connection: ConnectionSetup;
+  let databaseUrl: string;
+
+  const spoolRows = async () => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ msg_id: string }>('SELECT msg_id FROM gateway.spool ORDER BY id');
+      return rows.map((row) => row.msg_id);
+    } finally {
+      await client.end();
+    }
+  };
+
+  const natsState = async () => (await gateway.readiness()).body.info?.dependencies?.['nats'];
+
+  beforeAll(async () => {
+    [nats, postgres] = await Promise.all([PrivateNats.start(), PrivatePostgres.start()]);
+    databaseUrl = postgres.url('gateway_spool');
+    // The port opens before the server accepts sessions ("the database system is starting up").
+    await eventually(() => ensureDatabase(databaseUrl), { timeoutMs: 20_000, intervalMs: 100 });
+    gateway = await GatewayHarness.start({
+      DATABASE_URL: databaseUrl,
+      DB_POOL_SIZE: '3',
+      NATS_URL: nats.url,
+      NATS_PREFIX: uniqueId('t'),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      WEBHOOK_PUBLISH_TIMEOUT: '1s',
+      WEBHOOK_SPOOL_WRITE_TIMEOUT: '1s',
+      SPOOL_POLL_INTERVAL: '200ms',
+    });
+    connection = await gateway.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await Promise.all([nats?.dispose(), postgres?.dispose()]);
+  });
+
+  it('spools while NATS is down, still answering 2xx and ready, then publishes all of it once, in order', async () => {
+    const first = await gateway.deliver(connection, ISSUE);
+    expect(first).toEqual({ status: 202, text: '{"status":"published"}' });
+
+    await nats.pause();
+    await eventually(async () => expect(await natsState()).not.toBe('up'));
+    expect((await gateway.readiness()).status).toBe(200);
+
+    const keys = Array.from({ length: 12 }, () => randomUUID());
+    const answers = [];
+    for (const key of keys)
+      answers.push(await gateway.deliver(connection, ISSUE, { 'idempotency-key': key }));
+    // GitLab resends one of them meanwhile.
+    answers.push(await gateway.deliver(connection, ISSUE, { 'idempotency-key': keys[3] }));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(answers.length).fill(202));
+    expect(new Set(answers.map((answer) => answer.text))).toEqual(new Set(['{"status":"spooled"}']));
+    expect(await spoolRows()).toEqual([...keys, keys[3]]);
+
+    await nats.resume();
+    const messages = await eventually(
+      async () => {
+        const stored = await gateway.events(connection.connectionId);
+        expect(stored).toHaveLength(1 + keys.length);
+        return stored;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(messages.map((message) => message.headers['idempotency-key'])).toEqual([
+      messages[0]!.headers['idempotency-key'],
+      ...keys,
+    ]);
+    expect(messages.every((message) => Buffer.from(message.raw).equals(ISSUE))).toBe(true);
+    await eventually(async () => expect(await spoolRows()).toEqual([]));
+    expect(await gateway.deliveries('issue', 'spooled')).toBe(keys.length + 1);
+  });
+
+  it('publishes directly while only Postgres is down, and stays ready', async () => {
+    await eventually(async () => expect(await natsState()).toBe('up'), { timeoutMs: 20_000 });
+    await postgres.pause();
+    try {
+      await eventually(async () =>
+        expect((await gateway.readiness()).body.info?.dependencies?.['database']).not.toBe('up'),
+      );
+      expect((await gateway.readiness()).status).toBe(200);
+      expect(await gateway.deliver(connection, ISSUE)).toEqual({
+        status: 202,
+        text: '{"status":"published"}',
+      });
+    } finally {
+      await postgres.resume();
+    }
+  });
+
+  it('answers 503 and is not ready when neither NATS nor Postgres can take a delivery', async () => {
+    await eventually(
+      async () => expect((await gateway.readiness()).body.info?.dependencies?.['database']).toBe('up'),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    await Promise.all([nats.pause(), postgres.pause()]);
+    try {
+      await eventually(async () => expect((await gateway.readiness()).status).toBe(503));
+      const answer = await gateway.deliver(connection, ISSUE);
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE' } });
+    } finally {
+      await Promise.all([nats.resume(), postgres.resume()]);
+    }
+    await eventually(async () => expect((await gateway.deliver(connection, ISSUE)).status).toBe(202), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+  });
+});
