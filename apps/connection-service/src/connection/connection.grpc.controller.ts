@@ -1,5 +1,6 @@
 import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod, Payload } from '@nestjs/microservices';
+import { ApiExcludeController } from '@nestjs/swagger';
 
 import { GrpcCoreApiGuard } from '@testkase/platform';
 
@@ -11,6 +12,7 @@ import { GrpcConnectRequestDto, GrpcProjectRefDto, GrpcRotateTokenRequestDto } f
  * `testkase.gitlab.connection.v1.ConnectionService` (libs/contracts/proto/connection.proto): the
  * HTTP API's operations over gRPC, with the same validation, use cases and error codes.
  */
+@ApiExcludeController()
 @UseGuards(GrpcCoreApiGuard)
 @Controller()
 export class ConnectionGrpcController {
