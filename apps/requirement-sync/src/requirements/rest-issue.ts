@@ -1,0 +1,42 @@
+import type { GitlabIssue } from '@testkase/gitlab';
+import { parseGitlabTimestamp } from '@testkase/sync-rules';
+
+import { hasSubSecondPrecision, type IssueSnapshot } from './issue-snapshot';
+
+/**
+ * A REST issue as a snapshot, or null for a record that is not a usable issue (another work item
+ * type, or fields of the wrong type from a broken instance): the caller skips it.
+ */
+export function snapshotFromRestIssue(issue: GitlabIssue): IssueSnapshot | null {
+  const raw = issue as unknown as Record<string, unknown>;
+  const issueType = raw['issue_type'];
+  if (typeof issueType === 'string' && issueType !== 'issue') return null;
+  if (typeof issue.iid !== 'number' || !Number.isSafeInteger(issue.iid) || issue.iid < 1) return null;
+  if (typeof issue.title !== 'string') return null;
+  if (issue.state !== 'opened' && issue.state !== 'closed') return null;
+  if (typeof issue.updated_at !== 'string') return null;
+  const updatedAt = parseGitlabTimestamp(issue.updated_at);
+  if (!updatedAt) return null;
+  const labels = Array.isArray(issue.labels)
+    ? issue.labels.flatMap((label: unknown) => {
+        if (typeof label === 'string') return [label];
+        // `with_labels_details=true` returns objects.
+        const name = (label as { name?: unknown } | null)?.name;
+        return typeof name === 'string' ? [name] : [];
+      })
+    : [];
+  return {
+    iid: issue.iid,
+    issueId: typeof issue.id === 'number' ? issue.id : null,
+    title: issue.title,
+    description: typeof issue.description === 'string' ? issue.description : '',
+    state: issue.state,
+    labels,
+    confidential: issue.confidential === true,
+    webUrl: typeof issue.web_url === 'string' ? issue.web_url : null,
+    createdAt: parseGitlabTimestamp(issue.created_at),
+    updatedAt,
+    updatedAtExact: hasSubSecondPrecision(issue.updated_at),
+    source: 'rest',
+  };
+}
