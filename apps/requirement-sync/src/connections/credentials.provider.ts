@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JSONCodec } from 'nats';
+
+import { RPC, type ConnectionCredentials, type CredentialsReply } from '@testkase/contracts';
+import { NatsClient } from '@testkase/platform';
+import { AppError, TransientError } from '@testkase/util';
+
+import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
+import type { RequirementSyncConfig } from '../config/requirement-sync.config';
+
+const codec = JSONCodec<unknown>();
+
+/**
+ * Fetches a connection's credentials from connection-service over NATS request/reply and keeps
+ * them in memory for a short while. The token is never logged, stored or put in an error.
+ */
+@Injectable()
+export class CredentialsProvider {
+  private readonly cache = new Map<string, { credentials: ConnectionCredentials; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<ConnectionCredentials>>();
+
+  constructor(
+    private readonly nats: NatsClient,
+    @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
+  ) {}
+
+  /**
+   * @throws AppError NOT_CONNECTED (connection-service knows no such active connection; permanent)
+   * @throws TransientError when connection-service does not answer
+   */
+  async get(connectionId: string): Promise<ConnectionCredentials> {
+    const cached = this.cache.get(connectionId);
+    if (cached && cached.expiresAt > Date.now()) return cached.credentials;
+    let pending = this.inFlight.get(connectionId);
+    if (!pending) {
+      pending = this.fetch(connectionId).finally(() => this.inFlight.delete(connectionId));
+      this.inFlight.set(connectionId, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets the credentials (GitLab refused the token, or the connection changed). */
+  forget(connectionId: string): void {
+    this.cache.delete(connectionId);
+  }
+
+  private async fetch(connectionId: string): Promise<ConnectionCredentials> {
+    let reply: unknown;
+    try {
+      const message = await this.nats.nc.request(
+        this.nats.naming.subject(RPC.connectionCredentials),
+        codec.encode({ connectionId }),
+        { timeout: this.config.CREDENTIALS_TIMEOUT },
+      );
+      reply = codec.decode(message.data);
+    } catch (error) {
+      throw new TransientError('connection-service did not answer the credentials request', {
+        details: { connectionId, cause: (error as Error).message },
+      });
+    }
+    const answer = reply as CredentialsReply;
+    if (typeof answer !== 'object' || answer === null || typeof answer.ok !== 'boolean') {
+      throw new TransientError('connection-service sent a malformed credentials reply', {
+        details: { connectionId },
+      });
+    }
+    if (!answer.ok) {
+      const code = answer.error?.code;
+      if (code === 'NOT_CONNECTED' || code === 'NOT_FOUND') {
+        throw new AppError('NOT_CONNECTED', 'connection-service knows no active connection with this id', {
+          details: { connectionId },
+        });
+      }
+      throw new TransientError(`connection-service refused the credentials request (${code ?? 'no code'})`, {
+        details: { connectionId },
+      });
+    }
+    const credentials = answer.credentials;
+    if (this.config.CREDENTIALS_CACHE_TTL > 0) {
+      this.cache.set(connectionId, {
+        credentials,
+        expiresAt: Date.now() + this.config.CREDENTIALS_CACHE_TTL,
+      });
+    }
+    return credentials;
+  }
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { ConnectionAuthFailed } from '@testkase/contracts';
+import {
+  createGitlabClient,
+  GITLAB_COM_RATE_LIMITS,
+  SELF_MANAGED_RATE_LIMITS,
+  type GitlabClient,
+  type GitlabRateLimits,
+} from '@testkase/gitlab';
+import { LOGGER, Outbox, type Logger } from '@testkase/platform';
+import { isAppError, sha256Hex } from '@testkase/util';
+
+import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
+import type { RequirementSyncConfig } from '../config/requirement-sync.config';
+import { ConnectionRepository } from './connection.repository';
+import { CredentialsProvider } from './credentials.provider';
+
+interface CachedClient {
+  client: GitlabClient;
+  tokenHash: string;
+}
+
+/** GitLab answered 401: the token is expired, revoked or wrong. */
+export const isAuthFailure = (error: unknown): boolean =>
+  isAppError(error) && (error.code === 'AUTH_FAILED' || error.code === 'TOKEN_EXPIRED');
+
+/**
+ * One GitLab client per connection, built from its current credentials, and what happens when
+ * GitLab refuses the token: the connection is marked and `integration.connection.auth_failed` is
+ * published once, so connection-service can tell TestKase core.
+ */
+@Injectable()
+export class GitlabAccess implements OnModuleDestroy {
+  private readonly clients = new Map<string, CachedClient>();
+
+  constructor(
+    private readonly credentials: CredentialsProvider,
+    private readonly connections: ConnectionRepository,
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+    @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async clientFor(connectionId: string): Promise<GitlabClient> {
+    const credentials = await this.credentials.get(connectionId);
+    const tokenHash = sha256Hex(credentials.token);
+    const cached = this.clients.get(connectionId);
+    if (cached && cached.tokenHash === tokenHash) return cached.client;
+    if (cached) void cached.client.close().catch(() => undefined);
+    const client = createGitlabClient({
+      instanceUrl: credentials.instanceUrl,
+      token: credentials.token,
+      policy: {
+        allowPrivateNetwork: this.config.GITLAB_ALLOW_PRIVATE_NETWORK,
+        allowedHosts: this.config.GITLAB_ALLOWED_HOSTS,
+      },
+      caCertificate: credentials.caCertificate ?? undefined,
+      limits: this.limitsFor(credentials.instanceUrl),
+      timeoutMs: this.config.GITLAB_REQUEST_TIMEOUT,
+      logger: this.logger.child({ component: 'gitlab', connectionId }),
+    });
+    this.clients.set(connectionId, { client, tokenHash });
+    return client;
+  }
+
+  private limitsFor(instanceUrl: string): GitlabRateLimits {
+    switch (this.config.GITLAB_RATE_LIMITS) {
+      case 'gitlab.com':
+        return GITLAB_COM_RATE_LIMITS;
+      case 'self-managed':
+        return SELF_MANAGED_RATE_LIMITS;
+      case 'auto':
+        return /(^|\.)gitlab\.com$/i.test(new URL(instanceUrl).hostname)
+          ? GITLAB_COM_RATE_LIMITS
+          : SELF_MANAGED_RATE_LIMITS;
+    }
+  }
+
+  /** Drops the cached credentials and client (after a refusal, or when the connection changed). */
+  forget(connectionId: string): void {
+    this.credentials.forget(connectionId);
+    const cached = this.clients.get(connectionId);
+    this.clients.delete(connectionId);
+    if (cached) void cached.client.close().catch(() => undefined);
+  }
+
+  /** Records GitLab's refusal of the token; publishes ConnectionAuthFailed the first time. */
+  async reportAuthFailure(connectionId: string, error: unknown): Promise<void> {
+    this.forget(connectionId);
+    const detail = (isAppError(error) ? `${error.code}: ${error.message}` : String(error)).slice(0, 500);
+    const published = await this.dataSource.transaction(async (tx) => {
+      if (!(await this.connections.markAuthFailed(tx, connectionId))) return false;
+      await this.outbox.add(
+        tx,
+        ConnectionAuthFailed,
+        { connectionId, service: 'requirement-sync', detail, occurredAt: new Date().toISOString() },
+        { subject: connectionId },
+      );
+      return true;
+    });
+    this.logger.warn(
+      { connectionId, code: isAppError(error) ? error.code : undefined, published },
+      'GitLab refused the token',
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(
+      [...this.clients.values()].map((cached) => cached.client.close().catch(() => undefined)),
+    );
+    this.clients.clear();
+  }
+}

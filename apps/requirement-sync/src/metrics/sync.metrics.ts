@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+
+import { MetricsRegistry } from '@testkase/platform';
+
+/** Outcomes of one GitLab issue event. */
+export type IssueEventOutcome =
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'stale'
+  | 'duplicate'
+  | 'refetched'
+  | 'defect_skipped'
+  | 'work_item_skipped'
+  | 'connection_inactive'
+  | 'rejected';
+
+/** The metrics of ARCHITECTURE.md for requirement-sync (names prefixed `requirement_sync_`). */
+@Injectable()
+export class SyncMetrics {
+  readonly backfillImported: Gauge<'connection'>;
+  readonly backfillExpected: Gauge<'connection'>;
+  readonly backfillIssues: Counter;
+  readonly events: Counter<'outcome'>;
+  readonly workItemsSkipped: Counter<'type'>;
+  readonly reconciliationRepairs: Counter<'kind' | 'repair'>;
+  readonly reconciliations: Counter<'kind' | 'result'>;
+  readonly lag: Histogram<'source'>;
+  readonly gitlabErrors: Counter<'code'>;
+
+  constructor(registry: MetricsRegistry) {
+    this.backfillImported = registry.gauge(
+      'requirement_sync_backfill_imported',
+      'Issues imported so far by the running or last backfill, per connection',
+      ['connection'],
+    );
+    this.backfillExpected = registry.gauge(
+      'requirement_sync_backfill_expected',
+      'Issues the backfill expects (an upper bound: the highest iid) per connection',
+      ['connection'],
+    );
+    this.backfillIssues = registry.counter(
+      'requirement_sync_backfill_issues_total',
+      'Issues read by backfills',
+    );
+    this.events = registry.counter('requirement_sync_issue_events_total', 'GitLab issue events by outcome', [
+      'outcome',
+    ]);
+    this.workItemsSkipped = registry.counter(
+      'requirement_sync_work_items_skipped_total',
+      'Work item events of other types than Issue (not requirements), by type',
+      ['type'],
+    );
+    this.reconciliationRepairs = registry.counter(
+      'requirement_sync_reconciliation_repairs_total',
+      'Requirements a sweep created, updated or deprecated because an event had been missed',
+      ['kind', 'repair'],
+    );
+    this.reconciliations = registry.counter('requirement_sync_reconciliations_total', 'Sweeps run', [
+      'kind',
+      'result',
+    ]);
+    this.lag = registry.histogram(
+      'requirement_sync_lag_seconds',
+      "From GitLab's updated_at to the commit of the requirement",
+      ['source'],
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    );
+    this.gitlabErrors = registry.counter('requirement_sync_gitlab_errors_total', 'GitLab calls that failed', [
+      'code',
+    ]);
+  }
+
+  observeLag(source: 'webhook' | 'rest', gitlabUpdatedAt: Date): void {
+    const seconds = (Date.now() - gitlabUpdatedAt.getTime()) / 1000;
+    if (seconds >= 0) this.lag.observe({ source }, seconds);
+  }
+}

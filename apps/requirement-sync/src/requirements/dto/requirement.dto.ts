@@ -1,0 +1,56 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+import {
+  PRIORITIES,
+  REQUIREMENT_STATUSES,
+  SYNC_STATES,
+  type RequirementPriority,
+  type RequirementStatus,
+  type SyncState,
+} from '@testkase/contracts';
+
+/** OpenAPI description of ExternalIssueRefV1. */
+export class ExternalIssueRefDto {
+  @ApiProperty({ enum: ['gitlab'] }) platform!: 'gitlab';
+  @ApiProperty({ example: 'https://gitlab.example.com' }) instanceUrl!: string;
+  @ApiProperty({ example: 42 }) gitlabProjectId!: number;
+  @ApiProperty({ example: 7, description: 'The issue IID (project-scoped)' }) iid!: number;
+  @ApiPropertyOptional({ type: Number, nullable: true, description: "GitLab's global issue id" }) issueId!:
+    number | null;
+  @ApiProperty({ example: 'https://gitlab.example.com/group/project/-/issues/7' }) webUrl!: string;
+}
+
+/** OpenAPI description of RequirementV1 (libs/contracts). */
+export class RequirementDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ description: 'TestKase project' }) projectId!: string;
+  @ApiPropertyOptional({ format: 'uuid', nullable: true, type: String }) connectionId!: string | null;
+  @ApiProperty({ type: ExternalIssueRefDto }) external!: ExternalIssueRefDto;
+  @ApiProperty() title!: string;
+  @ApiProperty({ description: 'Sanitized HTML rendered from the Markdown' }) descriptionHtml!: string;
+  @ApiProperty({ description: 'GitLab Flavored Markdown as GitLab has it' }) descriptionMarkdown!: string;
+  @ApiProperty({ type: [String] }) labels!: string[];
+  @ApiProperty({ enum: PRIORITIES }) priority!: RequirementPriority;
+  @ApiProperty({ enum: REQUIREMENT_STATUSES }) status!: RequirementStatus;
+  @ApiProperty() confidential!: boolean;
+  @ApiProperty({
+    enum: SYNC_STATES,
+    description: 'synced: read-only, GitLab owns it; detached: TestKase owns it',
+  })
+  syncState!: SyncState;
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) gitlabCreatedAt!: string | null;
+  @ApiProperty({ format: 'date-time' }) gitlabUpdatedAt!: string;
+  @ApiProperty({ description: 'Increases with every change' }) version!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class RequirementPageDto {
+  @ApiProperty({ type: [RequirementDto] }) items!: RequirementDto[];
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last page',
+  })
+  nextCursor!: string | null;
+}

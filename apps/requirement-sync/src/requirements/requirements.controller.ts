@@ -1,0 +1,59 @@
+import { Body, Controller, Get, Param, Patch, Query, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+
+import type { RequirementV1 } from '@testkase/contracts';
+import { CoreApiGuard } from '@testkase/platform';
+
+import { PatchRequirementBody } from './dto/patch-requirement.dto';
+import { ListRequirementsQuery, ProjectParams, RequirementParams } from './dto/requirement-query.dto';
+import { RequirementDto, RequirementPageDto } from './dto/requirement.dto';
+import { RequirementsService } from './requirements.service';
+
+@ApiTags('requirements')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing or wrong core API token' })
+@UseGuards(CoreApiGuard)
+@Controller('v1/projects/:projectId/requirements')
+export class RequirementsController {
+  constructor(private readonly requirements: RequirementsService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The project's requirements, filtered, one page at a time (stable order)" })
+  @ApiOkResponse({ type: RequirementPageDto })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad filter, limit or cursor' })
+  list(
+    @Param() params: ProjectParams,
+    @Query() query: ListRequirementsQuery,
+  ): Promise<{ items: RequirementV1[]; nextCursor: string | null }> {
+    return this.requirements.list(params.projectId, query);
+  }
+
+  @Get(':requirementId')
+  @ApiOperation({ summary: 'One requirement' })
+  @ApiOkResponse({ type: RequirementDto })
+  @ApiNotFoundResponse({ description: 'NOT_FOUND: no such requirement in this project' })
+  get(@Param() params: RequirementParams): Promise<RequirementV1> {
+    return this.requirements.get(params.projectId, params.requirementId);
+  }
+
+  @Patch(':requirementId')
+  @ApiOperation({ summary: 'Edit a detached requirement (the project was disconnected from GitLab)' })
+  @ApiOkResponse({ type: RequirementDto })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED' })
+  @ApiNotFoundResponse({ description: 'NOT_FOUND' })
+  @ApiConflictResponse({
+    description: 'SYNCED_READ_ONLY: GitLab owns this requirement while the project is connected',
+  })
+  patch(@Param() params: RequirementParams, @Body() body: PatchRequirementBody): Promise<RequirementV1> {
+    return this.requirements.patch(params.projectId, params.requirementId, body);
+  }
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { RequirementUpserted, type RequirementField, type RequirementV1 } from '@testkase/contracts';
+import { Outbox } from '@testkase/platform';
+import { projectWebUrlFromIssueUrl, renderGitlabMarkdown } from '@testkase/sync-rules';
+import { AppError, ValidationError } from '@testkase/util';
+
+import { onlyRow } from '../persistence/first-row';
+import { SCHEMA } from '../persistence/schema';
+import type { PatchRequirementBody } from './dto/patch-requirement.dto';
+import { DEFAULT_PAGE_SIZE, type ListRequirementsQuery } from './dto/requirement-query.dto';
+import { toRequirementV1, type RequirementRecord } from './requirement.record';
+
+const T = `"${SCHEMA}".requirements`;
+
+interface CursorKey {
+  instanceUrl: string;
+  gitlabProjectId: string;
+  iid: number;
+}
+
+const encodeCursor = (record: RequirementRecord): string =>
+  Buffer.from(JSON.stringify([record.instance_url, record.gitlab_project_id, record.iid])).toString(
+    'base64url',
+  );
+
+function decodeCursor(cursor: string): CursorKey {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      /^\d+$/.test(value[1]) &&
+      Number.isSafeInteger(value[2])
+    ) {
+      return { instanceUrl: value[0], gitlabProjectId: value[1], iid: value[2] as number };
+    }
+  } catch {
+    // reported below
+  }
+  throw new ValidationError('cursor is not one this API returned', { field: 'cursor' });
+}
+
+const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+/** TestKase core's view of requirements: queries, and edits once a requirement is detached. */
+@Injectable()
+export class RequirementsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** One page in a stable order: GitLab instance, project, then iid. */
+  async list(
+    projectId: string,
+    query: ListRequirementsQuery,
+  ): Promise<{ items: RequirementV1[]; nextCursor: string | null }> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const params: unknown[] = [projectId];
+    const where = ['project_id = $1'];
+    const add = (sql: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(sql(`$${params.length}`));
+    };
+    if (query.status) add((p) => `status = ${p}`, query.status);
+    if (query.priority) add((p) => `priority = ${p}`, query.priority);
+    if (query.syncState) add((p) => `sync_state = ${p}`, query.syncState);
+    if (query.label) add((p) => `labels @> ARRAY[${p}]::text[]`, query.label);
+    if (query.q) add((p) => `(title ILIKE ${p} OR description_markdown ILIKE ${p})`, likePattern(query.q));
+    if (query.cursor) {
+      const key = decodeCursor(query.cursor);
+      params.push(key.instanceUrl, key.gitlabProjectId, key.iid);
+      const n = params.length;
+      where.push(`(instance_url, gitlab_project_id, iid) > ($${n - 2}, $${n - 1}::bigint, $${n})`);
+    }
+    params.push(limit + 1);
+    const rows: RequirementRecord[] = await this.dataSource.query(
+      `SELECT * FROM ${T} WHERE ${where.join(' AND ')}
+        ORDER BY instance_url, gitlab_project_id, iid LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toRequirementV1),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
+  }
+
+  /** @throws AppError NOT_FOUND when the project has no such requirement (another project's included). */
+  async get(projectId: string, requirementId: string): Promise<RequirementV1> {
+    const rows: RequirementRecord[] = await this.dataSource.query(
+      `SELECT * FROM ${T} WHERE id = $1::uuid AND project_id = $2`,
+      [requirementId, projectId],
+    );
+    const record = rows[0];
+    if (!record) throw this.notFound(requirementId);
+    return toRequirementV1(record);
+  }
+
+  /**
+   * Edits a detached requirement and publishes `upserted` with the changed fields.
+   * @throws AppError SYNCED_READ_ONLY while GitLab owns it; NOT_FOUND; VALIDATION_FAILED (empty edit)
+   */
+  async patch(projectId: string, requirementId: string, body: PatchRequirementBody): Promise<RequirementV1> {
+    if (
+      body.title === undefined &&
+      body.description === undefined &&
+      body.priority === undefined &&
+      body.status === undefined
+    ) {
+      throw new ValidationError('Give at least one of title, description, priority, status');
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const rows: RequirementRecord[] = await tx.query(
+        `SELECT * FROM ${T} WHERE id = $1::uuid AND project_id = $2 FOR UPDATE`,
+        [requirementId, projectId],
+      );
+      const current = rows[0];
+      if (!current) throw this.notFound(requirementId);
+      if (current.sync_state === 'synced') {
+        throw new AppError(
+          'SYNCED_READ_ONLY',
+          'This requirement is synced from GitLab: edit the issue there, or disconnect the project first',
+          { details: { requirementId, webUrl: current.web_url } },
+        );
+      }
+      const next = {
+        title: body.title ?? current.title,
+        description_markdown: body.description ?? current.description_markdown,
+        priority: body.priority ?? current.priority,
+        status: body.status ?? current.status,
+      };
+      const changed: RequirementField[] = [];
+      if (next.title !== current.title) changed.push('title');
+      if (next.description_markdown !== current.description_markdown) changed.push('description');
+      if (next.priority !== current.priority) changed.push('priority');
+      if (next.status !== current.status) changed.push('status');
+      if (changed.length === 0) return toRequirementV1(current);
+      const projectWebUrl = projectWebUrlFromIssueUrl(current.web_url) ?? current.instance_url;
+      const html = changed.includes('description')
+        ? renderGitlabMarkdown(next.description_markdown, { projectWebUrl })
+        : current.description_html;
+      const [updated]: [RequirementRecord[], number] = await tx.query(
+        `UPDATE ${T} SET title = $2, description_markdown = $3, description_html = $4, priority = $5, status = $6,
+            deprecated_reason = CASE WHEN $6 = 'Deprecated' THEN deprecated_reason END,
+            source = 'testkase', version = version + 1, changed_fields = $7::text[], updated_at = now()
+          WHERE id = $1::uuid RETURNING *`,
+        [requirementId, next.title, next.description_markdown, html, next.priority, next.status, changed],
+      );
+      const requirement = toRequirementV1(onlyRow(updated, 'requirement update'));
+      await this.outbox.add(
+        tx,
+        RequirementUpserted,
+        { requirement, created: false, changedFields: changed },
+        {
+          subject: requirement.id,
+        },
+      );
+      return requirement;
+    });
+  }
+
+  private notFound(requirementId: string): AppError {
+    return new AppError('NOT_FOUND', 'No such requirement in this project', { details: { requirementId } });
+  }
+}

@@ -1,0 +1,60 @@
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+import { LOCK_NAMESPACE } from '../connections/connection.repository';
+import { onlyRow } from '../persistence/first-row';
+
+/**
+ * The right to run one connection's backfill or sweep, across every replica: a session advisory
+ * lock on a database connection held for the whole job. All of the job's writes go through that
+ * same connection, so a replica that lost its connection (and with it the lock) cannot commit
+ * anything after another replica took over. A crashed process releases the lock at once.
+ */
+export class JobLease {
+  private constructor(
+    private readonly runner: QueryRunner,
+    readonly connectionId: string,
+  ) {}
+
+  /** The lease, or null when another replica (or this one) holds it. */
+  static async tryAcquire(dataSource: DataSource, connectionId: string): Promise<JobLease | null> {
+    const runner = dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      const rows: Array<{ locked: boolean }> = await runner.query(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked',
+        [LOCK_NAMESPACE.job, connectionId],
+      );
+      if (rows[0]?.locked) return new JobLease(runner, connectionId);
+    } catch (error) {
+      await runner.release().catch(() => undefined);
+      throw error;
+    }
+    await runner.release();
+    return null;
+  }
+
+  /** Runs `work` in a transaction on the lease's own connection. */
+  async transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    await this.runner.startTransaction();
+    try {
+      const result = await work(this.runner.manager);
+      await this.runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (this.runner.isTransactionActive) await this.runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The database's clock (the one `created_at` defaults use). */
+  async now(): Promise<Date> {
+    const rows: Array<{ now: Date }> = await this.runner.query('SELECT now() AS now');
+    return onlyRow(rows, 'SELECT now()').now;
+  }
+
+  async release(): Promise<void> {
+    // The connection goes back to the pool: it must not keep the lock.
+    await this.runner.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+    await this.runner.release();
+  }
+}

@@ -1,0 +1,214 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+import { ReconciliationReported, type ReconciliationReportedV1 } from '@testkase/contracts';
+import type { GitlabClient, IssueListQuery } from '@testkase/gitlab';
+import { buildCloudEvent, LOGGER, Outbox, type Logger } from '@testkase/platform';
+
+import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
+import type { RequirementSyncConfig } from '../config/requirement-sync.config';
+import type { ConnectionRecord } from '../connections/connection.record';
+import { ConnectionRepository } from '../connections/connection.repository';
+import { GitlabAccess } from '../connections/gitlab-access.service';
+import { SyncMetrics } from '../metrics/sync.metrics';
+import {
+  asOutcomes,
+  EVENT_SOURCE,
+  requirementEvents,
+  type ChangeCounts,
+} from '../requirements/requirement-events';
+import { RequirementRepository } from '../requirements/requirement.repository';
+import { ALL_ISSUES_QUERY } from './backfill.runner';
+import { writeInBatches } from './batched-writes';
+import { IssuePageWriter, type MappedPage } from './issue-page.writer';
+import type { JobLease } from './job-lease';
+import { prefetch } from './prefetch';
+
+export type SweepKind = ReconciliationReportedV1['kind'];
+
+const VERIFY_BATCH = 100;
+const BATCH_PAGES = 5;
+
+/**
+ * Reconciliation. `incremental`: the issues GitLab changed since the last watermark (minus a
+ * safety margin), repairing whatever a lost webhook missed. `full`: every issue, and then the
+ * requirements whose issue GitLab no longer lists (deleted, moved away, or no longer of type
+ * Issue) are checked one batch at a time and deprecated. Each sweep reports what it repaired.
+ */
+@Injectable()
+export class SweepRunner {
+  constructor(
+    private readonly writer: IssuePageWriter,
+    private readonly connections: ConnectionRepository,
+    private readonly requirements: RequirementRepository,
+    private readonly access: GitlabAccess,
+    private readonly outbox: Outbox,
+    private readonly metrics: SyncMetrics,
+    @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async run(
+    lease: JobLease,
+    connection: ConnectionRecord,
+    kind: SweepKind,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const connectionId = connection.connection_id;
+    const gitlab = await this.access.clientFor(connectionId);
+    const startedAt = await lease.now();
+    const since = connection.watermark ?? connection.backfill_started_at;
+    const query: IssueListQuery =
+      kind === 'incremental' && since
+        ? {
+            ...ALL_ISSUES_QUERY,
+            order_by: 'updated_at',
+            updated_after: new Date(since.getTime() - this.config.RECONCILE_SAFETY_MARGIN).toISOString(),
+          }
+        : ALL_ISSUES_QUERY;
+
+    const totals: ChangeCounts & { checked: number } = { checked: 0, created: 0, updated: 0, deprecated: 0 };
+    const seen = new Set<number>();
+    let watermark = connection.watermark;
+    const pages = gitlab.issues.pages(Number(connection.gitlab_project_id), query);
+    const writer = this.writer;
+    async function* mappedPages(): AsyncGenerator<MappedPage> {
+      for await (const page of prefetch(pages)) {
+        if (signal.aborted) return;
+        yield writer.map(page.items, connection);
+      }
+    }
+    const listed = await writeInBatches(
+      mappedPages(),
+      async (batch) => {
+        let batchWatermark = watermark;
+        for (const page of batch) {
+          if (page.maxUpdatedAt && (!batchWatermark || page.maxUpdatedAt > batchWatermark)) {
+            batchWatermark = page.maxUpdatedAt;
+          }
+        }
+        const counts = await lease.transaction(async (tx) => {
+          const rows = batch.flatMap((page) => page.rows);
+          const written = await this.writer.write(tx, connection, rows, { observeLag: true });
+          if (written) await this.connections.update(tx, connectionId, { watermark: batchWatermark });
+          return written;
+        });
+        if (!counts) return false;
+        watermark = batchWatermark;
+        this.add(totals, counts);
+        for (const page of batch) {
+          totals.checked += page.listed;
+          for (const iid of page.iids) seen.add(iid);
+        }
+        return true;
+      },
+      BATCH_PAGES,
+    );
+    if (!listed || signal.aborted) return;
+
+    if (kind === 'full') {
+      const gone = await this.findGone(lease, gitlab, connection, seen, startedAt, totals);
+      if (gone === null) return;
+      if (gone.length > 0) {
+        const ok = await lease.transaction(async (tx) => {
+          if (!(await this.writer.stillCurrent(tx, connection))) return false;
+          const records = await this.requirements.deprecateDeleted(tx, connectionId, gone);
+          const { messages, counts } = requirementEvents(asOutcomes(records), {
+            deprecatedReason: 'deleted_or_moved',
+          });
+          await this.outbox.addMany(tx, messages);
+          totals.deprecated += counts.deprecated;
+          return true;
+        });
+        if (!ok) return;
+      }
+    }
+
+    const finishedAt = new Date();
+    await lease.transaction(async (tx) => {
+      if (!(await this.writer.stillCurrent(tx, connection))) return;
+      await this.finish(tx, connection, kind, startedAt);
+      const report: ReconciliationReportedV1 = {
+        connectionId,
+        projectId: connection.project_id,
+        kind,
+        checked: totals.checked,
+        created: totals.created,
+        updated: totals.updated,
+        deprecated: totals.deprecated,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+      };
+      await this.outbox.addMany(tx, [
+        {
+          subject: ReconciliationReported.subject,
+          event: buildCloudEvent(EVENT_SOURCE, ReconciliationReported, report, { subject: connectionId }),
+        },
+      ]);
+    });
+    this.metrics.reconciliations.inc({ kind, result: 'completed' });
+    for (const repair of ['created', 'updated', 'deprecated'] as const) {
+      if (totals[repair] > 0) this.metrics.reconciliationRepairs.inc({ kind, repair }, totals[repair]);
+    }
+    const repaired = totals.created + totals.updated + totals.deprecated;
+    this.logger[repaired > 0 ? 'info' : 'debug'](
+      { connectionId, kind, ...totals },
+      'reconciliation finished',
+    );
+  }
+
+  /**
+   * Requirements whose issue the listing did not show, re-checked by iid (an issue created during
+   * the sweep, or skipped by offset pagination, must not be deprecated): those GitLab still has are
+   * upserted, the rest are returned. Null when the connection changed meanwhile.
+   */
+  private async findGone(
+    lease: JobLease,
+    gitlab: GitlabClient,
+    connection: ConnectionRecord,
+    seen: ReadonlySet<number>,
+    startedAt: Date,
+    totals: ChangeCounts,
+  ): Promise<number[] | null> {
+    const candidates = await lease.transaction((tx) =>
+      this.requirements.missingIids(tx, connection.connection_id, [...seen], startedAt),
+    );
+    const gone: number[] = [];
+    for (let index = 0; index < candidates.length; index += VERIFY_BATCH) {
+      const batch = candidates.slice(index, index + VERIFY_BATCH);
+      const found: MappedPage[] = [];
+      for await (const page of gitlab.issues.pages(Number(connection.gitlab_project_id), {
+        iids: batch,
+        per_page: 100,
+      })) {
+        found.push(this.writer.map(page.items, connection));
+      }
+      const present = new Set(found.flatMap((page) => page.rows.map((row) => row.iid)));
+      gone.push(...batch.filter((iid) => !present.has(iid)));
+      const rows = found.flatMap((page) => page.rows);
+      if (rows.length > 0) {
+        const counts = await lease.transaction((tx) =>
+          this.writer.write(tx, connection, rows, { observeLag: true }),
+        );
+        if (!counts) return null;
+        this.add(totals, counts);
+      }
+    }
+    return gone;
+  }
+
+  private async finish(
+    tx: EntityManager,
+    connection: ConnectionRecord,
+    kind: SweepKind,
+    startedAt: Date,
+  ): Promise<void> {
+    await this.connections.finishSweep(tx, connection.connection_id, kind, startedAt);
+  }
+
+  private add(totals: ChangeCounts, counts: ChangeCounts): void {
+    totals.created += counts.created;
+    totals.updated += counts.updated;
+    totals.deprecated += counts.deprecated;
+  }
+}
