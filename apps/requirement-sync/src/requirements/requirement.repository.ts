@@ -193,8 +193,9 @@ export class RequirementRepository {
   }
 
   /**
-   * Attaches up to `limit` requirements of this GitLab project that belong to another connection
-   * (or none) to `context.connectionId`, marked for a refresh from GitLab. Returns them, with
+   * Attaches up to `limit` requirements of this GitLab project that are detached or belong to
+   * another connection to `context.connectionId` (a reconnect may keep the connection id), marked
+   * for a refresh from GitLab. Returns them, with
    * `changed_fields` = ['syncState'] for those that were detached.
    */
   async attachBatch(tx: EntityManager, context: ProjectContext, limit: number): Promise<RequirementRecord[]> {
@@ -209,7 +210,7 @@ export class RequirementRepository {
         WHERE id IN (
           SELECT id FROM ${T}
            WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3::bigint
-             AND connection_id IS DISTINCT FROM $4::uuid
+             AND (connection_id IS DISTINCT FROM $4::uuid OR sync_state = 'detached')
            ORDER BY id LIMIT $5 FOR UPDATE)
         RETURNING r.*`,
       [context.projectId, context.instanceUrl, context.gitlabProjectId, context.connectionId, limit],
