@@ -13,6 +13,7 @@ import { SyncMetrics } from './metrics/sync.metrics';
 import { dataSourceSettings } from './persistence/data-source';
 import { RequirementRepository } from './requirements/requirement.repository';
 import { RequirementsController } from './requirements/requirements.controller';
+import { RequirementsGrpcController } from './requirements/requirements.grpc.controller';
 import { RequirementsService } from './requirements/requirements.service';
 import { BackfillRunner } from './sync/backfill.runner';
 import { IssuePageWriter } from './sync/issue-page.writer';
@@ -35,7 +36,7 @@ export class AppModule {
           outbox: true,
         }),
       ],
-      controllers: [RequirementsController],
+      controllers: [RequirementsController, RequirementsGrpcController],
       providers: [
         { provide: REQUIREMENT_SYNC_CONFIG, useValue: config },
         SyncMetrics,

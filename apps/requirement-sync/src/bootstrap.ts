@@ -1,3 +1,4 @@
+import { GRPC_SERVICES } from '@testkase/contracts';
 import { createLogger, startHttpApp } from '@testkase/platform';
 
 import { AppModule } from './app.module';
@@ -13,6 +14,7 @@ export async function bootstrap(config: RequirementSyncConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.requirements },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
