@@ -1,10 +1,15 @@
 import { Writable } from 'node:stream';
 
-import { Events, MsgHdrsImpl, type Msg, type MsgHdrs } from 'nats';
+import { Events, type Msg, type MsgHdrs } from 'nats';
 
 import { createLogger, type NatsClient } from '@testkase/platform';
 
-import { parsePubAck, PipelinedJetStreamPublisher, type PublishOutcome } from './pipelined-publisher.adapter';
+import {
+  MessageHeaders,
+  parsePubAck,
+  PipelinedJetStreamPublisher,
+  type PublishOutcome,
+} from './pipelined-publisher.adapter';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const quietLogger = createLogger(
@@ -15,6 +20,8 @@ const quietLogger = createLogger(
 interface Written {
   subject: string;
   reply: string;
+  /** The encoded header block. */
+  headers: string;
 }
 
 /** A NATS connection that records writes and lets the test answer them. */
@@ -37,7 +44,11 @@ class FakeConnection {
       this.writes.push(this.current);
       queueMicrotask(() => (this.current = undefined));
     }
-    this.current.push({ subject, reply: options.reply });
+    this.current.push({
+      subject,
+      reply: options.reply,
+      headers: new TextDecoder().decode((options.headers as MessageHeaders).encode()),
+    });
   }
 
   status(): AsyncIterable<{ type: string; data: string }> {
@@ -67,7 +78,7 @@ function fakeNats(connection: FakeConnection) {
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-const headers = () => MsgHdrsImpl.fromRecord({ 'Nats-Msg-Id': ['m'] });
+const headers = () => new MessageHeaders({ 'Nats-Msg-Id': 'm', 'x-gitlab-event': 'Issue Hook' });
 
 describe('PipelinedJetStreamPublisher', () => {
   let connection: FakeConnection;
@@ -83,7 +94,7 @@ describe('PipelinedJetStreamPublisher', () => {
 
   afterEach(() => publisher.stop());
 
-  const publish = (n = 0) => publisher.publish(`s.${n}`, encode('{}'), headers());
+  const publish = (n = 0) => publisher.publishAsync(`s.${n}`, encode('{}'), headers());
 
   it('resolves once JetStream acknowledges, telling a stored message from a duplicate', async () => {
     const first = publish(1);
@@ -96,32 +107,32 @@ describe('PipelinedJetStreamPublisher', () => {
     await expect(second).resolves.toEqual({ ok: true, duplicate: true });
   });
 
-  it('writes what one turn queued together, and holds later publishes until the acks are back', async () => {
-    publisher.stop();
-    publisher = new PipelinedJetStreamPublisher(nats, 60_000, quietLogger, 60_000);
-    publisher.start();
-    const firstBatch = [publish(1), publish(2), publish(3)];
+  it('writes what one event-loop turn queued in one write, with the headers as built', async () => {
+    const first = [publish(1), publish(2), publish(3)];
     await tick();
-    expect(connection.writes.map((write) => write.length)).toEqual([3]);
-
-    const held = [publish(4), publish(5)];
+    const second = [publish(4)];
     await tick();
-    expect(connection.writes).toHaveLength(1);
-
-    for (const write of connection.writes[0]!) connection.ack(write);
-    await Promise.all(firstBatch);
-    await tick();
-    expect(connection.writes.map((write) => write.length)).toEqual([3, 2]);
-    for (const write of connection.writes[1]!) connection.ack(write);
-    await expect(Promise.all(held)).resolves.toHaveLength(2);
+    expect(connection.writes.map((write) => write.map((item) => item.subject))).toEqual([
+      ['s.1', 's.2', 's.3'],
+      ['s.4'],
+    ]);
+    expect(connection.all[0]!.headers).toBe(
+      'NATS/1.0\r\nNats-Msg-Id: m\r\nx-gitlab-event: Issue Hook\r\n\r\n',
+    );
+    for (const write of connection.all) connection.ack(write);
+    await expect(Promise.all([...first, ...second])).resolves.toHaveLength(4);
   });
 
-  it('writes held publishes after a millisecond even if the acks do not come', async () => {
-    void publish(1);
+  it('calls back exactly once per publish, whatever arrives', async () => {
+    const outcomes: PublishOutcome[] = [];
+    publisher.publish('s.1', encode('{}'), headers(), (outcome) => outcomes.push(outcome));
     await tick();
-    void publish(2);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(connection.all.map((write) => write.subject)).toEqual(['s.1', 's.2']);
+    const [write] = connection.all;
+    connection.ack(write!);
+    connection.ack(write!);
+    connection.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(outcomes).toEqual([{ ok: true, duplicate: false }]);
   });
 
   it('reports a timeout when no ack comes, and ignores the late ack', async () => {
@@ -144,9 +155,19 @@ describe('PipelinedJetStreamPublisher', () => {
 
   it('refuses a body over the server max_payload without writing it', async () => {
     connection.info = { max_payload: 10 };
-    const outcome: PublishOutcome = await publisher.publish('s', encode('{"a":"01234567890"}'), headers());
+    const outcome: PublishOutcome = await publisher.publishAsync(
+      's',
+      encode('{"a":"01234567890"}'),
+      headers(),
+    );
     expect(outcome).toMatchObject({ ok: false, reason: 'too_large' });
     expect(connection.all).toHaveLength(0);
+  });
+});
+
+describe('MessageHeaders', () => {
+  it('refuses a value with a line break, which would end the header block', () => {
+    expect(() => new MessageHeaders({ a: 'x\r\nNats-Msg-Id: forged' })).toThrow(/line break/);
   });
 });
 

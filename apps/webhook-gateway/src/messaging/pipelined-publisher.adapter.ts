@@ -1,4 +1,4 @@
-import { createInbox, Events, type Msg, type MsgHdrs, type NatsConnection, type NatsError } from 'nats';
+import { createInbox, Events, MsgHdrsImpl, type Msg, type NatsConnection, type NatsError } from 'nats';
 
 import type { Logger, NatsClient } from '@testkase/platform';
 
@@ -11,17 +11,17 @@ export type PublishOutcome =
       readonly detail?: string;
     };
 
+export type PublishCallback = (outcome: PublishOutcome) => void;
+
 interface InFlight {
-  readonly resolve: (outcome: PublishOutcome) => void;
+  readonly done: PublishCallback;
   readonly deadline: number;
-  /** Written to the connection (else still queued). */
-  sent: boolean;
 }
 
 interface Queued {
   readonly subject: string;
   readonly body: Uint8Array;
-  readonly headers: MsgHdrs;
+  readonly headers: MessageHeaders;
   readonly token: string;
 }
 
@@ -30,15 +30,34 @@ const TIMED_OUT: PublishOutcome = { ok: false, reason: 'timeout' };
 const STORED: PublishOutcome = { ok: true, duplicate: false };
 const DUPLICATE: PublishOutcome = { ok: true, duplicate: true };
 
-/** A queue this long or this large is written at once, acks outstanding or not. */
-const MAX_BATCH_MESSAGES = 64;
-const MAX_BATCH_BYTES = 1024 * 1024;
-/** Longest a queued publish waits for the outstanding acks before it is written anyway. */
-const DEFAULT_MAX_HOLD_MS = 1;
-
 /** `{"stream"` — how a successful PubAck begins; an error reply begins with `{"error"`. */
 const ACK_PREFIX = Buffer.from('{"stream"');
 const DUPLICATE_KEY = Buffer.from('"duplicate"');
+const LINE_BREAK = /[\r\n]/;
+
+/**
+ * NATS message headers encoded once, when they are built: the client only ever calls `encode()`
+ * on the headers of a publish, and the generic implementation rebuilds a Map and a string for it.
+ */
+export class MessageHeaders extends MsgHdrsImpl {
+  private readonly bytes: Uint8Array;
+
+  /** Values must not contain line breaks (HTTP header values cannot). */
+  constructor(readonly record: Readonly<Record<string, string>>) {
+    super();
+    let block = 'NATS/1.0\r\n';
+    for (const name in record) {
+      const value = record[name] as string;
+      if (LINE_BREAK.test(value)) throw new Error(`header ${name} contains a line break`);
+      block += `${name}: ${value}\r\n`;
+    }
+    this.bytes = Buffer.from(`${block}\r\n`, 'utf8');
+  }
+
+  override encode(): Uint8Array {
+    return this.bytes;
+  }
+}
 
 /** Reads a JetStream publish reply without JSON-parsing the common case. */
 export function parsePubAck(message: Pick<Msg, 'data' | 'headers'>): PublishOutcome {
@@ -69,17 +88,19 @@ export function parsePubAck(message: Pick<Msg, 'data' | 'headers'>): PublishOutc
 }
 
 /**
- * Publishes to JetStream and resolves once the stream has acknowledged, tuned for many small
- * concurrent publishes (one per webhook delivery). Where `js.publish` costs most here:
+ * Publishes to JetStream and reports once the stream has acknowledged, tuned for many small
+ * concurrent publishes (one per webhook delivery). Where `js.publish` spends its time here, and
+ * what this does instead:
  * - per request it creates an inbox entry, a timer, a promise race and (by default) two Error
- *   objects for async stack traces; this keeps one reply subscription for all acks, one sweep timer
- *   for all timeouts, and parses the common PubAck without JSON.parse;
- * - every publish is its own socket write, and on loopback a write costs as much CPU as the
- *   message is worth, in this process and in the NATS server. Here writes are ack-clocked (Nagle's
- *   rule): with no ack outstanding, what the current event-loop turn queued is written at once;
- *   otherwise publishes wait for the outstanding acks (at most a millisecond, or until a
- *   batch is full) and go out together. Under load, batches grow by themselves and the server
- *   reads them in one go and answers with batched acks; when idle, nothing waits.
+ *   objects for async stack traces, and builds its headers through a Map; this keeps one reply
+ *   subscription for all acks, one sweep timer for all timeouts, takes headers encoded once, calls
+ *   back without promises and reads the common PubAck without JSON.parse;
+ * - every publish is its own socket write, and on loopback a write costs about as much CPU as the
+ *   message, here and in the NATS server; publishes made while handling the requests of one
+ *   event-loop turn are written together (on `setImmediate`, after that turn's I/O callbacks), so
+ *   the server reads them in one go and answers with batched acks.
+ * (Holding publishes until the outstanding acks return, Nagle-style, made larger batches but lost
+ * throughput with few concurrent senders; see bench/RESULTS.md.)
  * A publish made while disconnected fails at once instead of waiting in the client's reconnect
  * buffer, and a disconnect fails everything in flight, so that the caller can spool it. A message
  * whose ack was lost may be on the stream already; republishing it with the same Nats-Msg-Id is
@@ -88,11 +109,7 @@ export function parsePubAck(message: Pick<Msg, 'data' | 'headers'>): PublishOutc
 export class PipelinedJetStreamPublisher {
   private readonly inFlight = new Map<string, InFlight>();
   private queue: Queued[] = [];
-  private queuedBytes = 0;
-  /** Messages written whose ack has not come (nor their timeout). */
-  private unacked = 0;
   private flushScheduled = false;
-  private holdTimer?: NodeJS.Timeout;
   private counter = 0;
   private inbox = '';
   private connection?: NatsConnection;
@@ -102,7 +119,6 @@ export class PipelinedJetStreamPublisher {
     private readonly nats: NatsClient,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
-    private readonly maxHoldMs = DEFAULT_MAX_HOLD_MS,
   ) {}
 
   start(): void {
@@ -121,43 +137,35 @@ export class PipelinedJetStreamPublisher {
     return this.inFlight.size;
   }
 
-  /** `subject` is the full subject (environment prefix included). */
-  publish(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<PublishOutcome> {
+  /** `subject` is the full subject (environment prefix included); `done` is called exactly once. */
+  publish(subject: string, body: Uint8Array, headers: MessageHeaders, done: PublishCallback): void {
     const nc = this.connection;
-    if (!nc || !this.nats.isConnected) return Promise.resolve(DISCONNECTED);
+    if (!nc || !this.nats.isConnected) {
+      done(DISCONNECTED);
+      return;
+    }
     const maxPayload = nc.info?.max_payload;
     if (maxPayload !== undefined && body.byteLength >= maxPayload) {
-      return Promise.resolve({
+      done({
         ok: false,
         reason: 'too_large',
         detail: `${body.byteLength} bytes; the NATS server's max_payload is ${maxPayload}`,
       });
+      return;
     }
     this.counter += 1;
     const token = this.counter.toString(36);
-    return new Promise<PublishOutcome>((resolve) => {
-      this.inFlight.set(token, { resolve, deadline: Date.now() + this.timeoutMs, sent: false });
-      this.queue.push({ subject, body, headers, token });
-      this.queuedBytes += body.byteLength;
-      this.scheduleFlush();
-    });
+    this.inFlight.set(token, { done, deadline: Date.now() + this.timeoutMs });
+    this.queue.push({ subject, body, headers, token });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.queue.length === 0) return;
-    if (
-      this.unacked === 0 ||
-      this.queue.length >= MAX_BATCH_MESSAGES ||
-      this.queuedBytes >= MAX_BATCH_BYTES
-    ) {
-      this.flushScheduled = true;
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-      // After the I/O callbacks of this loop turn: every request read in it joins the batch.
-      setImmediate(this.flush);
-    } else {
-      this.holdTimer ??= setTimeout(this.flush, this.maxHoldMs);
-    }
+  /** {@link publish} as a promise (for callers off the request path). */
+  publishAsync(subject: string, body: Uint8Array, headers: MessageHeaders): Promise<PublishOutcome> {
+    return new Promise((resolve) => this.publish(subject, body, headers, resolve));
   }
 
   private attach(): void {
@@ -171,24 +179,18 @@ export class PipelinedJetStreamPublisher {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
     const batch = this.queue;
     this.queue = [];
-    this.queuedBytes = 0;
     const nc = this.connection;
     for (const item of batch) {
-      const entry = this.inFlight.get(item.token);
       // Failed meanwhile (disconnect, timeout): the caller has spooled it already.
-      if (!entry) continue;
+      if (!this.inFlight.has(item.token)) continue;
       if (!nc || !this.nats.isConnected) {
         this.settle(item.token, DISCONNECTED);
         continue;
       }
       try {
         nc.publish(item.subject, item.body, { reply: `${this.inbox}${item.token}`, headers: item.headers });
-        entry.sent = true;
-        this.unacked += 1;
       } catch (error) {
         const code = (error as NatsError).code;
         this.settle(item.token, {
@@ -205,22 +207,14 @@ export class PipelinedJetStreamPublisher {
       this.logger.warn({ err: error }, 'JetStream ack subscription failed');
       return;
     }
-    const token = message.subject.slice(this.inbox.length);
-    this.settle(token, parsePubAck(message));
+    this.settle(message.subject.slice(this.inbox.length), parsePubAck(message));
   }
 
   private settle(token: string, outcome: PublishOutcome): void {
     const entry = this.inFlight.get(token);
     if (!entry) return; // timed out or failed before the ack came
     this.inFlight.delete(token);
-    this.forget(entry);
-    entry.resolve(outcome);
-  }
-
-  private forget(entry: InFlight): void {
-    if (!entry.sent) return;
-    this.unacked -= 1;
-    if (this.unacked === 0) this.scheduleFlush();
+    entry.done(outcome);
   }
 
   /** Entries are in publish order, so their deadlines are too: stop at the first one still open. */
@@ -229,16 +223,14 @@ export class PipelinedJetStreamPublisher {
     for (const [token, entry] of this.inFlight) {
       if (entry.deadline > now) break;
       this.inFlight.delete(token);
-      this.forget(entry);
-      entry.resolve(TIMED_OUT);
+      entry.done(TIMED_OUT);
     }
   }
 
   private failAll(outcome: PublishOutcome): void {
     const entries = [...this.inFlight.values()];
     this.inFlight.clear();
-    this.unacked = 0;
-    for (const entry of entries) entry.resolve(outcome);
+    for (const entry of entries) entry.done(outcome);
   }
 
   private async watchDisconnects(nc: NatsConnection): Promise<void> {

@@ -1,10 +1,13 @@
-import { MsgHdrsImpl, type MsgHdrs } from 'nats';
 import { Client } from 'pg';
 
 import type { Logger, MetricsRegistry, NatsClient } from '@testkase/platform';
 import { jitteredBackoff, sleep, withTimeout } from '@testkase/util';
 
-import type { PipelinedJetStreamPublisher } from '../messaging/pipelined-publisher.adapter';
+import {
+  MessageHeaders,
+  type PipelinedJetStreamPublisher,
+  type PublishOutcome,
+} from '../messaging/pipelined-publisher.adapter';
 import { SCHEMA } from '../persistence/schema';
 import { SPOOL_TABLE } from './spool.repository';
 
@@ -179,11 +182,8 @@ export class SpoolRelay {
         [this.settings.batchSize],
       );
       if (rows.length === 0) return true;
-      const outcomes = await Promise.all(
-        rows.map((row) =>
-          this.publisher.publish(this.nats.naming.subject(row.subject), row.body, messageHeaders(row)),
-        ),
-      );
+      // Publishes are started in row order within one turn, so they are written in that order.
+      const outcomes = await Promise.all(rows.map((row) => this.publish(row)));
       const done: string[] = [];
       let failed: { row: SpoolRow; detail: string } | undefined;
       for (const [index, outcome] of outcomes.entries()) {
@@ -218,6 +218,17 @@ export class SpoolRelay {
     return true;
   }
 
+  private publish(row: SpoolRow): Promise<PublishOutcome> {
+    let headers: MessageHeaders;
+    try {
+      headers = new MessageHeaders({ ...row.headers, 'Nats-Msg-Id': row.msg_id });
+    } catch (error) {
+      // A row edited by hand into something NATS cannot carry: never publishable as it is.
+      return Promise.resolve({ ok: false, reason: 'too_large', detail: (error as Error).message });
+    }
+    return this.publisher.publishAsync(this.nats.naming.subject(row.subject), row.body, headers);
+  }
+
   private async park(client: Client, row: SpoolRow, reason: string): Promise<void> {
     await client.query(`UPDATE ${SPOOL_TABLE} SET parked_at = now(), last_error = $2 WHERE id = $1`, [
       row.id,
@@ -240,10 +251,4 @@ export class SpoolRelay {
     this.depth.set({ state: 'pending' }, Number(rows[0]?.pending ?? 0));
     this.depth.set({ state: 'parked' }, Number(rows[0]?.parked ?? 0));
   }
-}
-
-function messageHeaders(row: SpoolRow): MsgHdrs {
-  const record: Record<string, string[]> = { 'Nats-Msg-Id': [row.msg_id] };
-  for (const [name, value] of Object.entries(row.headers)) record[name] = [value];
-  return MsgHdrsImpl.fromRecord(record);
 }

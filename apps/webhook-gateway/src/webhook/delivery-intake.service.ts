@@ -1,9 +1,11 @@
-import { MsgHdrsImpl } from 'nats';
-
 import { gitlabEventSubject, type GitlabEventKind } from '@testkase/contracts';
 import type { Logger, NatsClient } from '@testkase/platform';
 
-import type { PipelinedJetStreamPublisher } from '../messaging/pipelined-publisher.adapter';
+import {
+  MessageHeaders,
+  type PipelinedJetStreamPublisher,
+  type PublishOutcome,
+} from '../messaging/pipelined-publisher.adapter';
 import type { SpoolRelay } from '../spool/spool-relay.service';
 import type { SpoolRepository } from '../spool/spool.repository';
 import type { DeliveryOutcome, GatewayMetrics } from './webhook.metrics';
@@ -25,7 +27,8 @@ export type IntakeOutcome = Extract<
 /**
  * Makes a delivery durable: JetStream first (the answer waits for its ack); when NATS is down or
  * does not ack in time, the gateway's Postgres spool, which the relay drains later. Only when
- * neither can take it is the outcome `unavailable` (503).
+ * neither can take it is the outcome `unavailable` (503). Callback-based: the request path creates
+ * no promise until it has to spool.
  */
 export class DeliveryIntakeService {
   constructor(
@@ -37,22 +40,34 @@ export class DeliveryIntakeService {
     private readonly logger: Logger,
   ) {}
 
-  async accept(delivery: AuthenticatedDelivery): Promise<IntakeOutcome> {
+  accept(delivery: AuthenticatedDelivery, done: (outcome: IntakeOutcome) => void): void {
     const subject = gitlabEventSubject(delivery.connectionId, delivery.kind);
-    const record: Record<string, string[]> = { 'Nats-Msg-Id': [delivery.msgId] };
-    for (const name in delivery.headers) record[name] = [delivery.headers[name] as string];
+    const record: Record<string, string> = { 'Nats-Msg-Id': delivery.msgId };
+    for (const name in delivery.headers) record[name] = delivery.headers[name] as string;
     const started = performance.now();
-    const outcome = await this.publisher.publish(
+    this.publisher.publish(
       this.nats.naming.subject(subject),
       delivery.body,
-      MsgHdrsImpl.fromRecord(record),
+      new MessageHeaders(record),
+      (outcome) => {
+        if (outcome.ok) {
+          this.metrics.ackLatency.observe((performance.now() - started) / 1000);
+          done(outcome.duplicate ? 'duplicate' : 'published');
+        } else {
+          void this.toSpool(delivery, subject, outcome).then(done);
+        }
+      },
     );
-    if (outcome.ok) {
-      this.metrics.ackLatency.observe((performance.now() - started) / 1000);
-      return outcome.duplicate ? 'duplicate' : 'published';
-    }
+  }
+
+  private async toSpool(
+    delivery: AuthenticatedDelivery,
+    subject: string,
+    failure: Extract<PublishOutcome, { ok: false }>,
+  ): Promise<IntakeOutcome> {
     const parkedReason =
-      outcome.reason === 'too_large' ? (outcome.detail ?? 'too large for NATS') : undefined;
+      failure.reason === 'too_large' ? (failure.detail ?? 'too large for NATS') : undefined;
+    const facts = { connectionId: delivery.connectionId, msgId: delivery.msgId, publish: failure.reason };
     try {
       await this.spool.insert({
         subject,
@@ -62,33 +77,17 @@ export class DeliveryIntakeService {
         parkedReason,
       });
     } catch (error) {
-      this.logger.error(
-        { err: error, connectionId: delivery.connectionId, msgId: delivery.msgId, publish: outcome.reason },
-        'delivery could be neither published nor spooled',
-      );
+      this.logger.error({ ...facts, err: error }, 'delivery could be neither published nor spooled');
       return 'unavailable';
     }
     if (parkedReason) {
       this.logger.error(
-        {
-          connectionId: delivery.connectionId,
-          msgId: delivery.msgId,
-          bytes: delivery.body.length,
-          reason: parkedReason,
-        },
+        { ...facts, bytes: delivery.body.length, reason: parkedReason },
         'delivery is too large for NATS; parked in the spool',
       );
       return 'parked';
     }
-    this.logger.warn(
-      {
-        connectionId: delivery.connectionId,
-        msgId: delivery.msgId,
-        publish: outcome.reason,
-        detail: outcome.detail,
-      },
-      'JetStream did not take the delivery; spooled',
-    );
+    this.logger.warn({ ...facts, detail: failure.detail }, 'JetStream did not take the delivery; spooled');
     this.relay.wake();
     return 'spooled';
   }

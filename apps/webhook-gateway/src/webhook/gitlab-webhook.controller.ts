@@ -28,7 +28,9 @@ interface WebhookRoute {
   Params: { connectionId: string };
   Body: Buffer | undefined;
 }
-type WebhookRequest = FastifyRequest<WebhookRoute>;
+/** The request property (declared with decorateRequest) that carries the verifier from onRequest. */
+const VERIFIER = 'gitlabWebhookVerifier';
+type WebhookRequest = FastifyRequest<WebhookRoute> & { [VERIFIER]?: CachedVerifier | null };
 
 const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
 
@@ -81,8 +83,6 @@ function traceContext(headers: IncomingHttpHeaders): Record<string, string> {
  * bytes GitLab sent. The token is checked in `onRequest`, before a byte of the body is read.
  */
 export class GitlabWebhookController {
-  private readonly verified = new WeakMap<WebhookRequest, CachedVerifier>();
-
   constructor(
     private readonly authenticator: DeliveryAuthenticator,
     private readonly intake: DeliveryIntakeService,
@@ -100,6 +100,8 @@ export class GitlabWebhookController {
         { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
         (_request, body, next) => next(null, body),
       );
+      // Declared, so that setting it per request keeps the request objects' shape.
+      scope.decorateRequest(VERIFIER, null);
       scope.setErrorHandler((error: FastifyError, request, reply) => this.onError(error, request, reply));
       scope.post<WebhookRoute>(
         WEBHOOK_ROUTE,
@@ -139,48 +141,76 @@ export class GitlabWebhookController {
       void this.unauthorized(request, reply);
       return;
     }
-    this.verified.set(request, verifier);
+    request[VERIFIER] = verifier;
     done();
   }
 
-  private readonly handle = async (request: WebhookRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const verifier = this.verified.get(request);
-    if (!verifier) return this.unauthorized(request, reply);
-    const eventHeader = request.headers['x-gitlab-event'];
+  /** Synchronous up to the publish; the answer is sent from the publish callback (no promises). */
+  private readonly handle = (request: WebhookRequest, reply: FastifyReply): void => {
+    const verifier = request[VERIFIER];
     const body = request.body;
-    if (!Buffer.isBuffer(body) || !looksLikeJsonObject(body)) {
-      return this.answer(reply, eventLabelOf(eventHeader), 'rejected', 400, NOT_JSON);
+    if (!verifier) {
+      this.unauthorized(request, reply);
+    } else if (!Buffer.isBuffer(body) || !looksLikeJsonObject(body)) {
+      this.answer(reply, eventLabelOf(request.headers['x-gitlab-event']), 'rejected', 400, NOT_JSON);
+    } else if (verifier.signed) {
+      this.checkSignatureThenRoute(request, reply, verifier, body).catch((error: unknown) =>
+        this.onError(error as FastifyError, request, reply),
+      );
+    } else {
+      this.route(request, reply, verifier, body);
     }
-    if (verifier.signed) {
-      const check = await this.authenticator.checkSignature(verifier, request.headers, body);
-      if (check === 'unavailable') {
-        this.logger.warn(
-          { connectionId: verifier.connectionId },
-          'signing key unavailable; delivery refused',
-        );
-        return this.answer(reply, eventLabelOf(eventHeader), 'unavailable', 503, NO_SIGNING_KEY);
-      }
-      if (check !== 'valid') {
-        this.logger.info({ connectionId: verifier.connectionId, check }, 'webhook signature refused');
-        return this.unauthorized(request, reply);
-      }
-    }
-    if (typeof eventHeader !== 'string') return this.answer(reply, 'none', 'rejected', 400, NO_EVENT);
-    const route = routeDelivery(eventHeader, body);
-    if ('invalid' in route) return this.answer(reply, route.event, 'rejected', 400, NOT_JSON);
-    this.seen.record(verifier.connectionId);
-    if (!route.use) return this.answer(reply, route.event, 'ignored', 200, IGNORED);
-
-    const outcome = await this.intake.accept({
-      connectionId: verifier.connectionId,
-      kind: route.kind,
-      msgId: messageIdOf(request.headers, verifier.connectionId, body),
-      headers: messageHeaders(request.headers, new Date().toISOString(), traceContext(request.headers)),
-      body,
-    });
-    const answer = ANSWERS[outcome];
-    return this.answer(reply, route.event, outcome, answer.status, answer.body);
   };
+
+  private async checkSignatureThenRoute(
+    request: WebhookRequest,
+    reply: FastifyReply,
+    verifier: CachedVerifier,
+    body: Buffer,
+  ): Promise<void> {
+    const check = await this.authenticator.checkSignature(verifier, request.headers, body);
+    if (check === 'valid') {
+      this.route(request, reply, verifier, body);
+    } else if (check === 'unavailable') {
+      this.logger.warn({ connectionId: verifier.connectionId }, 'signing key unavailable; delivery refused');
+      this.answer(reply, eventLabelOf(request.headers['x-gitlab-event']), 'unavailable', 503, NO_SIGNING_KEY);
+    } else {
+      this.logger.info({ connectionId: verifier.connectionId, check }, 'webhook signature refused');
+      this.unauthorized(request, reply);
+    }
+  }
+
+  private route(request: WebhookRequest, reply: FastifyReply, verifier: CachedVerifier, body: Buffer): void {
+    const eventHeader = request.headers['x-gitlab-event'];
+    if (typeof eventHeader !== 'string') {
+      this.answer(reply, 'none', 'rejected', 400, NO_EVENT);
+      return;
+    }
+    const route = routeDelivery(eventHeader, body);
+    if ('invalid' in route) {
+      this.answer(reply, route.event, 'rejected', 400, NOT_JSON);
+      return;
+    }
+    this.seen.record(verifier.connectionId);
+    if (!route.use) {
+      this.answer(reply, route.event, 'ignored', 200, IGNORED);
+      return;
+    }
+    const headers = request.headers;
+    this.intake.accept(
+      {
+        connectionId: verifier.connectionId,
+        kind: route.kind,
+        msgId: messageIdOf(headers, verifier.connectionId, body),
+        headers: messageHeaders(headers, new Date().toISOString(), traceContext(headers)),
+        body,
+      },
+      (outcome) => {
+        const answer = ANSWERS[outcome];
+        this.answer(reply, route.event, outcome, answer.status, answer.body);
+      },
+    );
+  }
 
   private answer(
     reply: FastifyReply,
