@@ -129,3 +129,57 @@ describe('deploy/Dockerfile', () => {
     expect(dockerfile).toContain('dist/apps/${APP}/src/main.js');
   });
 });
+
+describe('dashboards and alert rules', () => {
+  const rulesText = read('deploy/alerts/testkase-gitlab.rules.yaml');
+  const rules = parse(rulesText) as {
+    groups: Array<{
+      name: string;
+      rules: Array<{ alert: string; expr: string; labels: { severity: string } }>;
+    }>;
+  };
+  const dashboard = JSON.parse(read('deploy/dashboards/testkase-gitlab.json')) as {
+    panels: Array<{ targets?: Array<{ expr: string }> }>;
+  };
+  const sources = ['apps', 'libs']
+    .flatMap((dir) =>
+      readdirSync(path.join(WORKSPACE_ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts') && !file.includes('node_modules'))
+        .map((file) => read(`${dir}/${file}`)),
+    )
+    .join('\n');
+
+  /** Metric names in PromQL, without histogram suffixes; the default process metrics are prom-client's. */
+  const metricsIn = (expr: string) =>
+    [
+      ...expr.matchAll(
+        /\b([a-z][a-z0-9_]*_(?:total|seconds|depth|leader|imported|expected)(?:_bucket|_count|_sum)?)\b/g,
+      ),
+    ]
+      .map((match) => match[1]!.replace(/_(bucket|count|sum)$/, ''))
+      .filter((name) => !name.startsWith('process_') && !name.startsWith('nodejs_'));
+
+  it('ships the same rules in the chart', () => {
+    expect(read('helm/testkase-gitlab/files/prometheus-rules.yaml')).toBe(rulesText);
+  });
+
+  it('gives every alert an expression and a severity', () => {
+    const alerts = rules.groups.flatMap((group) => group.rules);
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const alert of alerts) {
+      expect(alert.expr.trim()).not.toBe('');
+      expect(['critical', 'warning', 'info']).toContain(alert.labels.severity);
+    }
+  });
+
+  it('only uses metrics the apps really export', () => {
+    const expressions = [
+      ...rules.groups.flatMap((group) => group.rules.map((rule) => rule.expr)),
+      ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
+    ];
+    const unknown = [...new Set(expressions.flatMap(metricsIn))].filter(
+      (name) => !sources.includes(`'${name}'`),
+    );
+    expect(unknown).toEqual([]);
+  });
+});
