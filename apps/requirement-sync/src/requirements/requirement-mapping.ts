@@ -3,11 +3,11 @@ import {
   issueStateToRequirementStatus,
   labelsToPriority,
   parseIssueWebUrl,
-  renderGitlabMarkdown,
   type Priority,
   type RequirementStatus,
 } from '@testkase/sync-rules';
 
+import { descriptionHtml } from './description-html';
 import type { IssueSnapshot } from './issue-snapshot';
 
 /** Where a requirement's issue lives, and whose requirement it is. */
@@ -78,7 +78,7 @@ export function toUpsertRow(snapshot: IssueSnapshot, context: ProjectContext): R
     issue_id: snapshot.issueId,
     title: snapshot.title,
     description_markdown: snapshot.description,
-    description_html: renderGitlabMarkdown(snapshot.description, { projectWebUrl: context.projectWebUrl }),
+    description_html: descriptionHtml(snapshot.description, context.projectWebUrl),
     labels,
     priority: labelsToPriority(labels),
     status: issueStateToRequirementStatus(snapshot.state),
