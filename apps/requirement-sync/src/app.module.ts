@@ -19,6 +19,8 @@ import { BackfillRunner } from './sync/backfill.runner';
 import { IssuePageWriter } from './sync/issue-page.writer';
 import { SweepRunner } from './sync/sweep.runner';
 import { SyncScheduler } from './sync/sync-scheduler.service';
+import { IssueEventApplier } from './webhooks/issue-event.applier';
+import { IssueEventBatcher } from './webhooks/issue-event.batcher';
 import { IssueEventsHandler } from './webhooks/issue-events.handler';
 
 @Module({})
@@ -50,6 +52,8 @@ export class AppModule {
         SyncScheduler,
         ConnectionLifecycleService,
         ConnectionEventsHandler,
+        IssueEventApplier,
+        IssueEventBatcher,
         IssueEventsHandler,
         RequirementsService,
       ],

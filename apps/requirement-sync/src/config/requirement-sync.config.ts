@@ -109,10 +109,24 @@ export class RequirementSyncConfig extends ServiceConfig {
   @ToDurationMs()
   CREDENTIALS_TIMEOUT = 3_000;
 
-  /** GitLab issue events handled at once per replica. */
+  /** GitLab issue events in hand at once per replica and consumer (they are written in batches). */
   @Min(1)
-  @Max(256)
+  @Max(1_000)
   @IsInt()
   @ToInteger()
-  ISSUE_EVENTS_CONCURRENCY = 16;
+  ISSUE_EVENTS_CONCURRENCY = 64;
+
+  /** Issue events written in one transaction at most. */
+  @Min(1)
+  @Max(1_000)
+  @IsInt()
+  @ToInteger()
+  ISSUE_EVENTS_BATCH_SIZE = 100;
+
+  /** Transactions of issue events written at once per replica (each holds a database connection). */
+  @Min(1)
+  @Max(64)
+  @IsInt()
+  @ToInteger()
+  ISSUE_EVENTS_BATCH_PARALLELISM = 2;
 }

@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { REQUIREMENT_FIELDS, type RequirementField } from '@testkase/contracts';
 
 import { SCHEMA } from '../persistence/schema';
+import type { Sql } from '../persistence/sql';
 import type { ProjectContext, RequirementUpsertRow } from './requirement-mapping';
 import type { RequirementRecord } from './requirement.record';
 
@@ -95,14 +96,14 @@ export class RequirementRepository {
    * Returns only the rows written (created, or changed, or moved forward without a change).
    */
   async upsert(
-    tx: EntityManager,
+    sql: Sql,
     context: ProjectContext,
     rows: readonly RequirementUpsertRow[],
   ): Promise<UpsertOutcome[]> {
     if (rows.length === 0) return [];
     const marked = rows.filter((row) => row.defect_id !== null);
     if (marked.length > 0) {
-      await tx.query(
+      await sql.rows(
         `INSERT INTO ${DEFECTS} (project_id, instance_url, gitlab_project_id, iid, defect_id)
          SELECT $1, $2, $3::bigint, d.iid, d.defect_id
            FROM jsonb_to_recordset($4::jsonb) AS d(iid integer, defect_id text)
@@ -118,44 +119,50 @@ export class RequirementRepository {
         ],
       );
     }
-    const records: Array<RequirementRecord & { created: boolean }> = await tx.query(UPSERT, [
-      context.projectId,
-      context.connectionId,
-      context.instanceUrl,
-      context.gitlabProjectId,
-      JSON.stringify(rows),
-      ALL_FIELDS,
-    ]);
+    const records = await sql.rows<RequirementRecord & { created: boolean }>(
+      UPSERT,
+      [
+        context.projectId,
+        context.connectionId,
+        context.instanceUrl,
+        context.gitlabProjectId,
+        JSON.stringify(rows),
+        ALL_FIELDS,
+      ],
+      'requirement_sync_upsert_v1',
+    );
     return records.map(({ created, ...record }) => ({
       record: created ? { ...record, changed_fields: [...ALL_FIELDS] } : record,
       created,
     }));
   }
 
-  /** The requirement of one issue, whatever its state. */
-  async findByIssue(
-    tx: EntityManager,
+  /** The requirements of these issues (those that exist). */
+  async findByIssues(
+    sql: Sql,
     context: ProjectContext,
-    iid: number,
-  ): Promise<RequirementRecord | null> {
-    const rows: RequirementRecord[] = await tx.query(
-      `SELECT * FROM ${T} WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = $4`,
-      [context.projectId, context.instanceUrl, context.gitlabProjectId, iid],
+    iids: readonly number[],
+  ): Promise<RequirementRecord[]> {
+    return sql.rows(
+      `SELECT * FROM ${T}
+        WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = ANY($4::integer[])`,
+      [context.projectId, context.instanceUrl, context.gitlabProjectId, iids],
     );
-    return rows[0] ?? null;
   }
 
-  async isDefect(tx: EntityManager, context: ProjectContext, iid: number): Promise<boolean> {
-    const rows: unknown[] = await tx.query(
-      `SELECT 1 FROM ${DEFECTS} WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = $4`,
-      [context.projectId, context.instanceUrl, context.gitlabProjectId, iid],
+  /** Which of these issues are recorded as defects. */
+  async defectIids(sql: Sql, context: ProjectContext, iids: readonly number[]): Promise<Set<number>> {
+    const rows = await sql.rows<{ iid: number }>(
+      `SELECT iid FROM ${DEFECTS}
+        WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = ANY($4::integer[])`,
+      [context.projectId, context.instanceUrl, context.gitlabProjectId, iids],
     );
-    return rows.length > 0;
+    return new Set(rows.map((row) => row.iid));
   }
 
   /**
-   * Detaches up to `limit` synced requirements of `projectId` that `keep` does not select (another
-   * GitLab project, or every one when `keep` is null). Returns the rows changed.
+   * Detaches up to `limit` synced requirements: of a connection, or of a TestKase project except
+   * those of one GitLab project. Returns the rows changed.
    */
   async detachBatch(
     tx: EntityManager,

@@ -7,6 +7,7 @@ import { Outbox, type OutboxMessage } from '@testkase/platform';
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
+import { sqlOf } from '../persistence/sql';
 import { requirementEvents, type ChangeCounts } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
 import { RequirementRepository } from '../requirements/requirement.repository';
@@ -58,7 +59,7 @@ export class IssuePageWriter {
     options: { extra?: (counts: ChangeCounts) => OutboxMessage[]; observeLag?: boolean } = {},
   ): Promise<ChangeCounts | null> {
     if (!(await this.stillCurrent(tx, connection))) return null;
-    const outcomes = await this.requirements.upsert(tx, projectContextOf(connection), rows);
+    const outcomes = await this.requirements.upsert(sqlOf(tx), projectContextOf(connection), rows);
     const { messages, counts } = requirementEvents(outcomes);
     await this.outbox.addMany(tx, [...messages, ...(options.extra?.(counts) ?? [])]);
     if (options.observeLag) {
