@@ -12,16 +12,23 @@
  * and requirement-sync's peak RSS (VmHWM). Results go to the `requirement-sync-backfill` section
  * of bench/RESULTS.md.
  */
+import { cpus } from 'node:os';
+
 import type { BackfillProgressReportedV1, CloudEvent } from '@testkase/contracts';
 
 import { writeResultsSection } from './lib/results';
-import { sleep, SyncBenchStack } from './lib/sync-stack';
+import { cpuSnapshot, pidsOf, sleep, SyncBenchStack } from './lib/sync-stack';
 
 const ISSUES = Number(process.env['BENCH_ISSUES'] ?? 50_000);
 const BINDING_RPM = Number(process.env['BENCH_BINDING_RPM'] ?? 100);
 const BINDING_ISSUES = Number(process.env['BENCH_BINDING_ISSUES'] ?? 25_000);
+/** Extra Node options for requirement-sync (e.g. `--max-semi-space-size=64`), to compare settings. */
+const RS_NODE_OPTIONS = process.env['BENCH_RS_NODE_OPTIONS'] ?? '';
+/** `A` or `C` runs only that run (quick comparisons; RESULTS.md is left alone). */
+const ONLY = process.env['BENCH_ONLY'];
 const GOAL_ISSUES_PER_S = 5_000;
 const GITLAB_COM_RPM = 2_000;
+const cores = cpus().length;
 
 interface Run {
   label: string;
@@ -31,9 +38,12 @@ interface Run {
   requests: number;
   throttled: number;
   windows: number[];
+  /** CPU seconds each part of the system spent during the run. */
+  cpu: Record<string, number>;
 }
 
-const API_ROUTES = /^\/api\/v4\//;
+/** The issue list, the one route a backfill calls (besides one estimate). */
+const API_ROUTES = '/api/v4/projects/:id/issues';
 
 async function backfill(
   bench: SyncBenchStack,
@@ -51,6 +61,9 @@ async function backfill(
     descriptionTemplate: 'As a **buyer** I want feature {{n}}. See [the spec](/uploads/spec-{{n}}.pdf).',
   });
   const projectId = `bench-${label}`;
+  await bench.sim.setRateLimits({ preset: 'off' });
+  const factor = await bench.requestCountFactor(project);
+  console.log(`${label}: the simulator counts each list request ${factor} time(s)`);
   await bench.sim.setRateLimits(limits);
   const upsertedBefore = await bench.storedCount('TESTKASE_EVENTS', 'testkase.requirement.upserted');
   const completed = new Promise<BackfillProgressReportedV1>((resolve) => {
@@ -67,13 +80,25 @@ async function backfill(
   }
   const requestsBefore = await bench.simCounter('gitlab_sim_http_requests_total', { route: API_ROUTES });
   const throttledBefore = await bench.simCounter('gitlab_sim_http_requests_total', { status: '429' });
+  const database = new URL(bench.stack.environment.databaseUrl).pathname.slice(1);
+  const parts = {
+    'gitlab-sim': () => [bench.stack.app('gitlab-sim').pid],
+    'requirement-sync': () => [bench.stack.app('requirement-sync').pid],
+    'connection-service + gateway': () => [
+      bench.stack.app('connection-service').pid,
+      bench.stack.app('webhook-gateway').pid,
+    ],
+    postgres: () => pidsOf('postgres', database),
+    'nats-server': () => pidsOf('nats-server'),
+  };
+  const cpuBefore = cpuSnapshot(parts);
   const started = Date.now();
   const windows: number[] = [];
   let windowStart = requestsBefore;
   const windowTimer = options.windowMs
     ? setInterval(() => {
         void bench.simCounter('gitlab_sim_http_requests_total', { route: API_ROUTES }).then((count) => {
-          windows.push(count - windowStart);
+          windows.push((count - windowStart) / factor);
           windowStart = count;
         });
       }, options.windowMs)
@@ -89,13 +114,18 @@ async function backfill(
     await sleep(50);
   }
   const publishedS = (Date.now() - started) / 1000;
+  const cpuAfter = cpuSnapshot(parts);
   return {
+    cpu: Object.fromEntries(
+      Object.entries(cpuAfter).map(([name, seconds]) => [name, seconds - (cpuBefore[name] ?? 0)]),
+    ),
     label,
     issues,
     committedS,
     publishedS,
     requests:
-      (await bench.simCounter('gitlab_sim_http_requests_total', { route: API_ROUTES })) - requestsBefore,
+      ((await bench.simCounter('gitlab_sim_http_requests_total', { route: API_ROUTES })) - requestsBefore) /
+      factor,
     throttled:
       (await bench.simCounter('gitlab_sim_http_requests_total', { status: '429' })) - throttledBefore,
     windows,
@@ -106,12 +136,28 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
-  const bench = await SyncBenchStack.start('bench_backfill', { DB_POOL_SIZE: '10' });
+  const bench = await SyncBenchStack.start('bench_backfill', {
+    DB_POOL_SIZE: '10',
+    ...(RS_NODE_OPTIONS ? { NODE_OPTIONS: RS_NODE_OPTIONS } : {}),
+  });
   try {
+    if (ONLY === 'C') {
+      console.log(
+        await backfill(
+          bench,
+          'binding',
+          BINDING_ISSUES,
+          { preset: 'gitlab.com', requestsPerMinute: BINDING_RPM },
+          { alignToMinute: true, windowMs: 60_000 },
+        ),
+      );
+      return;
+    }
     console.log(`A: ${ISSUES} issues, simulator limits off…`);
     const open = await backfill(bench, 'open', ISSUES, { preset: 'off' });
     const peakRss = bench.peakRssMiB('requirement-sync');
     console.log(open, `peak RSS ${fmt(peakRss)} MiB`);
+    if (ONLY === 'A') return;
 
     console.log(`B: ${ISSUES} issues, GitLab.com preset…`);
     const gitlabCom = await backfill(bench, 'gitlabcom', ISSUES, { preset: 'gitlab.com' });
@@ -130,6 +176,9 @@ async function main(): Promise<void> {
     const rate = (run: Run, seconds: number) => run.issues / seconds;
     const allowedIssuesPerS = (GITLAB_COM_RPM * 100) / 60;
     const utilisation = binding.windows.map((count) => count / BINDING_RPM);
+    const rsCpu = open.cpu['requirement-sync'] ?? 0;
+    const rsMsPerIssue = (1000 * rsCpu) / open.issues;
+    const totalMsPerIssue = (1000 * Object.values(open.cpu).reduce((a, b) => a + b, 0)) / open.issues;
     const lines = [
       `Backfill of a project through the whole stack (gitlab-sim, webhook-gateway, connection-service, requirement-sync, Postgres, NATS on this machine); issues: 20% closed, 10% confidential, 40% with a priority label, a Markdown description each.`,
       '',
@@ -144,6 +193,14 @@ async function main(): Promise<void> {
       `- B: the GitLab.com preset allows ${fmt(GITLAB_COM_RPM)} requests/min = ${fmt(allowedIssuesPerS)} issues/s (pages of 100); the run reached ${fmt((100 * rate(gitlabCom, gitlabCom.committedS)) / allowedIssuesPerS)} % of that with ${fmt(gitlabCom.throttled)} 429s. ${fmt(gitlabCom.requests)} requests fit in one window, so the limit did not bind: B runs at A's pace.`,
       `- C: requests per full one-minute window: ${binding.windows.map((count) => fmt(count)).join(', ')} against a limit of ${BINDING_RPM} (${utilisation.map((u) => `${fmt(100 * u)} %`).join(', ')} of the allowed rate), ${fmt(binding.throttled)} 429s.`,
       `- Peak RSS of requirement-sync during A: ${fmt(peakRss)} MiB.`,
+      `- What limits A: one connection's backfill is one job on one thread, and requirement-sync spent ${fmt(rsMsPerIssue, 2)} ms of CPU per issue (mapping and Markdown rendering, the multi-row upserts, building every \`upserted\` event and the outbox relay publishing each as its own JetStream message, garbage collection): busy ${fmt((100 * rsCpu) / open.publishedS)} % of the run, so about ${fmt(1000 / rsMsPerIssue)} issues/s is its ceiling. The whole system needed ${fmt(totalMsPerIssue, 2)} ms of CPU per issue, so these 2 cores cap it at about ${fmt((2 * 1000) / totalMsPerIssue)} issues/s even with a faster requirement-sync. ${fmt(GOAL_ISSUES_PER_S)} issues/s needs more cores (Postgres, NATS and the simulator on other machines) and the relay's per-message publish made cheaper.`,
+      `- CPU seconds spent during A (${fmt(open.publishedS, 1)} s of wall time on ${cores} cores): ${Object.entries(
+        open.cpu,
+      )
+        .map(([name, seconds]) => `${name} ${fmt(seconds, 1)}`)
+        .join(
+          ', ',
+        )}; per 1,000 issues: ${fmt((1000 * Object.values(open.cpu).reduce((a, b) => a + b, 0)) / open.issues, 2)} CPU s in total, ${fmt((1000 * (open.cpu['requirement-sync'] ?? 0)) / open.issues, 2)} in requirement-sync.`,
     ];
     writeResultsSection('requirement-sync-backfill', lines.join('\n'));
     console.log(lines.join('\n'));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import { connect, type NatsConnection } from 'nats';
 
@@ -22,7 +22,6 @@ export class SyncBenchStack {
       apps: ['webhook-gateway', 'connection-service', 'requirement-sync'],
       label,
       env: {
-        '*': { LOG_LEVEL: 'warn' },
         'requirement-sync': { SYNC_SCHEDULER_TICK: '200ms', ...env },
       },
     });
@@ -101,6 +100,28 @@ export class SyncBenchStack {
     return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   }
 
+  /**
+   * How many times the simulator counts one API request in gitlab_sim_http_requests_total (its
+   * list routes, written on a hijacked reply, are counted twice in some versions): measured once
+   * with a request of our own.
+   */
+  async requestCountFactor(project: { id: number; token: string }): Promise<number> {
+    const route = '/api/v4/projects/:id/issues';
+    const calls = 10;
+    const before = await this.simCounter('gitlab_sim_http_requests_total', { route });
+    for (let call = 0; call < calls; call += 1) {
+      await (
+        await fetch(`${this.stack.url('gitlab-sim')}/api/v4/projects/${project.id}/issues?per_page=1`, {
+          headers: { 'private-token': project.token },
+        })
+      ).text();
+    }
+    // The second count, if any, happens after the response has been sent.
+    await sleep(200);
+    const counted = (await this.simCounter('gitlab_sim_http_requests_total', { route })) - before;
+    return Math.max(1, Math.round(counted / calls));
+  }
+
   /** Sum of a simulator counter, over the series whose labels match. */
   async simCounter(name: string, labels: Record<string, string | RegExp> = {}): Promise<number> {
     const text = await (await fetch(`${this.stack.url('gitlab-sim')}/metrics`)).text();
@@ -130,3 +151,42 @@ export const percentile = (sorted: readonly number[], p: number): number =>
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU seconds (user + system) a process has used so far, from /proc (0 once it is gone). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the command).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Pids of every process whose command name is `name` (e.g. postgres, nats-server), optionally only
+ * those whose command line mentions `mentioning` (a Postgres backend shows its database name).
+ */
+export function pidsOf(name: string, mentioning?: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name) return false;
+        return mentioning === undefined || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mentioning);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** CPU seconds used by each named part of the system, for a before/after difference. */
+export function cpuSnapshot(parts: Record<string, () => number[]>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(parts).map(([name, pids]) => [
+      name,
+      pids().reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
+    ]),
+  );
+}
