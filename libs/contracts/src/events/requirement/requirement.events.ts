@@ -55,6 +55,11 @@ export class RequirementV1 {
   @IsInt() @Min(1) version!: number;
   @IsISO8601() createdAt!: string;
   @IsISO8601() updatedAt!: string;
+  /**
+   * Only in events, and only when true: the description was too large to travel in one message,
+   * so descriptionHtml and descriptionMarkdown are '' here; read the requirement over the API.
+   */
+  @IsOptional() @IsBoolean() descriptionOmitted?: boolean;
 }
 
 export const REQUIREMENT_FIELDS = [
