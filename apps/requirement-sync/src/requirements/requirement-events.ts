@@ -3,6 +3,7 @@ import {
   RequirementDetached,
   RequirementUpserted,
   type EventDefinition,
+  type RequirementV1,
 } from '@testkase/contracts';
 import { buildCloudEvent, type OutboxMessage } from '@testkase/platform';
 
@@ -10,6 +11,24 @@ import { toRequirementV1, type RequirementRecord } from './requirement.record';
 import type { UpsertOutcome } from './requirement.repository';
 
 export const EVENT_SOURCE = 'testkase-gitlab/requirement-sync';
+
+/**
+ * Largest description (Markdown and HTML together, in UTF-8 bytes) an event carries. GitLab allows
+ * 1,048,576 characters, NATS 1 MiB per message by default: a larger event could never be published
+ * and would hold up the outbox behind it. Above this, the event says `descriptionOmitted`.
+ */
+export const MAX_EVENT_DESCRIPTION_BYTES = 256 * 1024;
+
+/** The requirement as an event carries it: whole, unless its description is too large for a message. */
+export function eventRequirement(record: RequirementRecord): RequirementV1 {
+  const requirement = toRequirementV1(record);
+  const bytes =
+    Buffer.byteLength(record.description_markdown, 'utf8') +
+    Buffer.byteLength(record.description_html, 'utf8');
+  return bytes > MAX_EVENT_DESCRIPTION_BYTES
+    ? { ...requirement, descriptionHtml: '', descriptionMarkdown: '', descriptionOmitted: true }
+    : requirement;
+}
 
 function message<T>(definition: EventDefinition<T>, data: T, subject: string): OutboxMessage {
   return { subject: definition.subject, event: buildCloudEvent(EVENT_SOURCE, definition, data, { subject }) };
@@ -35,7 +54,7 @@ export function requirementEvents(
   const counts: ChangeCounts = { created: 0, updated: 0, deprecated: 0 };
   for (const { record, created } of outcomes) {
     const changed = record.changed_fields;
-    const requirement = toRequirementV1(record);
+    const requirement = eventRequirement(record);
     if (created) counts.created += 1;
     else if (changed.length > 0) counts.updated += 1;
     if (created || changed.length > 0) {

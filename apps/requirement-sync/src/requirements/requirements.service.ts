@@ -10,6 +10,7 @@ import { onlyRow } from '../persistence/first-row';
 import { SCHEMA } from '../persistence/schema';
 import type { PatchRequirementBody } from './dto/patch-requirement.dto';
 import { DEFAULT_PAGE_SIZE, type ListRequirementsQuery } from './dto/requirement-query.dto';
+import { eventRequirement } from './requirement-events';
 import { toRequirementV1, type RequirementRecord } from './requirement.record';
 
 const T = `"${SCHEMA}".requirements`;
@@ -152,16 +153,14 @@ export class RequirementsService {
           WHERE id = $1::uuid RETURNING *`,
         [requirementId, next.title, next.description_markdown, html, next.priority, next.status, changed],
       );
-      const requirement = toRequirementV1(onlyRow(updated, 'requirement update'));
+      const record = onlyRow(updated, 'requirement update');
       await this.outbox.add(
         tx,
         RequirementUpserted,
-        { requirement, created: false, changedFields: changed },
-        {
-          subject: requirement.id,
-        },
+        { requirement: eventRequirement(record), created: false, changedFields: changed },
+        { subject: record.id },
       );
-      return requirement;
+      return toRequirementV1(record);
     });
   }
 

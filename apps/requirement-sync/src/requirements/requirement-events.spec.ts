@@ -1,0 +1,101 @@
+import 'reflect-metadata';
+
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+
+import { RequirementUpsertedV1, type CloudEvent } from '@testkase/contracts';
+
+import { MAX_EVENT_DESCRIPTION_BYTES, requirementEvents } from './requirement-events';
+import type { RequirementRecord } from './requirement.record';
+
+const record = (overrides: Partial<RequirementRecord> = {}): RequirementRecord => ({
+  id: '0b4f6a2e-8f4f-4f0c-9d64-6a3f0f2f9a11',
+  project_id: 'tk-1',
+  connection_id: '6f1c1a3e-0d7e-4c3b-9a57-1d2b3c4d5e6f',
+  instance_url: 'https://gitlab.example.com',
+  gitlab_project_id: '42',
+  iid: 7,
+  issue_id: '900',
+  title: 'Checkout keeps the cart',
+  description_markdown: '**cart**',
+  description_html: '<p><strong>cart</strong></p>\n',
+  labels: ['priority::high'],
+  priority: 'P1',
+  status: 'Active',
+  deprecated_reason: null,
+  confidential: false,
+  web_url: 'https://gitlab.example.com/group/project/-/issues/7',
+  gitlab_created_at: new Date('2024-01-01T00:00:00.000Z'),
+  gitlab_updated_at: new Date('2024-02-01T00:00:00.000Z'),
+  gitlab_updated_at_exact: true,
+  sync_state: 'synced',
+  source: 'rest',
+  needs_refresh: false,
+  version: 3,
+  changed_fields: [],
+  created_at: new Date('2024-01-01T00:00:01.000Z'),
+  updated_at: new Date('2024-02-01T00:00:01.000Z'),
+  ...overrides,
+});
+
+const subjects = (records: Parameters<typeof requirementEvents>[0]) =>
+  requirementEvents(records).messages.map((message) => message.subject);
+
+describe('requirementEvents', () => {
+  it('publishes upserted for a created requirement, valid against the contract', () => {
+    const { messages, counts } = requirementEvents([
+      { record: record({ changed_fields: ['title'] }), created: true },
+    ]);
+    expect(messages.map((message) => message.subject)).toEqual(['testkase.requirement.upserted']);
+    expect(counts).toEqual({ created: 1, updated: 0, deprecated: 0 });
+    const data = (messages[0]!.event as CloudEvent<RequirementUpsertedV1>).data;
+    expect(validateSync(plainToInstance(RequirementUpsertedV1, data))).toEqual([]);
+    expect(data).toMatchObject({
+      created: true,
+      requirement: { external: { gitlabProjectId: 42, issueId: 900 } },
+    });
+  });
+
+  it('publishes nothing for a requirement that only moved forward in time', () => {
+    expect(subjects([{ record: record(), created: false }])).toEqual([]);
+  });
+
+  it('adds deprecated when the status became Deprecated, and detached when the sync state did', () => {
+    expect(
+      subjects([
+        {
+          record: record({ status: 'Deprecated', deprecated_reason: 'closed', changed_fields: ['status'] }),
+          created: false,
+        },
+        { record: record({ sync_state: 'detached', changed_fields: ['syncState'] }), created: false },
+      ]),
+    ).toEqual([
+      'testkase.requirement.upserted',
+      'testkase.requirement.deprecated',
+      'testkase.requirement.upserted',
+      'testkase.requirement.detached',
+    ]);
+  });
+
+  it('leaves a description too large for one message out of the event, and says so', () => {
+    const huge = 'x'.repeat(MAX_EVENT_DESCRIPTION_BYTES);
+    const { messages } = requirementEvents([
+      {
+        record: record({
+          description_markdown: huge,
+          description_html: `<p>${huge}</p>`,
+          changed_fields: ['description'],
+        }),
+        created: false,
+      },
+    ]);
+    const data = (messages[0]!.event as CloudEvent<RequirementUpsertedV1>).data;
+    expect(data.requirement).toMatchObject({
+      descriptionMarkdown: '',
+      descriptionHtml: '',
+      descriptionOmitted: true,
+    });
+    expect(JSON.stringify(messages[0]!.event).length).toBeLessThan(10_000);
+    expect(validateSync(plainToInstance(RequirementUpsertedV1, data))).toEqual([]);
+  });
+});
