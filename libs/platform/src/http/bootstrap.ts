@@ -110,7 +110,9 @@ export async function startHttpApp(
           url: `${settings.host}:${settings.grpc.port}`,
           package: settings.grpc.package,
           protoPath: settings.grpc.protoPath,
-          loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true },
+          // No `oneofs`: proto3 `optional` fields would get synthetic `_<field>` keys that the
+          // validation pipe (unknown fields refused) would reject.
+          loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
           gracefulShutdown: true,
         },
       },

@@ -58,6 +58,8 @@ export class NatsClient {
       pingInterval: 5_000,
       maxPingOut: 2,
       timeout: 2_000,
+      // Async stack traces on every request cost CPU on the hot publish path (the relay, the gateway).
+      noAsyncTraces: true,
       ...(this.settings.credsFile
         ? { authenticator: credsAuthenticator(readFileSync(this.settings.credsFile)) }
         : {}),
