@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry bootstrap. Import and call {@link startTracing} before anything else in an app's
  * main.ts so that the http, undici and pg modules are instrumented when they are first loaded.
- * Without an OTLP endpoint, spans are not recorded (ParentBased(AlwaysOff)) but the W3C trace
- * context still flows: a `traceparent` received over HTTP is carried into NATS and on.
+ * Without an OTLP endpoint nothing would be recorded, and the instrumentation alone costs a hot
+ * HTTP route about a fifth of its CPU (bench/RESULTS.md, webhook-gateway), so nothing is loaded.
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -20,25 +20,20 @@ export interface TracingSettings {
 
 const QUIET_PATHS = ['/health/live', '/health/ready', '/metrics'];
 
-export function startTracing(settings: TracingSettings): NodeSDK {
+export function startTracing(settings: TracingSettings): NodeSDK | undefined {
   const exporter =
     settings.exporter ??
     (settings.otlpEndpoint
       ? new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
       : undefined);
+  if (!exporter) return undefined;
   const sdk = new NodeSDK({
     serviceName: settings.serviceName,
     autoDetectResources: false,
-    sampler: new tracing.ParentBasedSampler({
-      root: exporter ? new tracing.AlwaysOnSampler() : new tracing.AlwaysOffSampler(),
-    }),
-    spanProcessors: exporter
-      ? [
-          settings.exporter
-            ? new tracing.SimpleSpanProcessor(exporter)
-            : new tracing.BatchSpanProcessor(exporter),
-        ]
-      : [],
+    sampler: new tracing.ParentBasedSampler({ root: new tracing.AlwaysOnSampler() }),
+    spanProcessors: [
+      settings.exporter ? new tracing.SimpleSpanProcessor(exporter) : new tracing.BatchSpanProcessor(exporter),
+    ],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => QUIET_PATHS.includes((request.url ?? '').split('?')[0] ?? ''),

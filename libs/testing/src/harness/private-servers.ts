@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { Client } from 'pg';
+
 /** A free TCP port on 127.0.0.1 (asked of the kernel). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -157,6 +159,21 @@ export class PrivatePostgres {
     ]);
     this.child = spawn(run.command, run.args, { stdio: 'ignore', uid: run.uid, gid: run.gid });
     await waitForPort(this.port, 15_000);
+    // The port opens before the server accepts sessions (recovery, start-up): wait for a real one.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const client = new Client({ connectionString: this.url(), connectionTimeoutMillis: 1_000 });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
   }
 
   /** A fast shutdown (SIGINT): open connections are cut, as when the server goes away. */
