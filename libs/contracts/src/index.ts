@@ -1,3 +1,5 @@
+import 'reflect-metadata';
+
 export * from './messaging';
 export * from './events';
 export * as contractFixtures from './events/fixtures';
