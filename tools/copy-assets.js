@@ -6,4 +6,6 @@ const { cpSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-cpSync(path.join(root, 'libs/contracts/proto'), path.join(root, 'dist/libs/contracts/proto'), { recursive: true });
+cpSync(path.join(root, 'libs/contracts/proto'), path.join(root, 'dist/libs/contracts/proto'), {
+  recursive: true,
+});

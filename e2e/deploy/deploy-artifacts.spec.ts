@@ -84,15 +84,22 @@ describe('Helm chart', () => {
     expect(validate(values) ? [] : validate.errors).toEqual([]);
   });
 
-  it.each<[string, (v: Record<string, any>) => void]>([
+  /** values.yaml as the mutations below need it. */
+  type Values = {
+    config: Record<string, unknown>;
+    apps: Record<string, Record<string, unknown>>;
+    [key: string]: unknown;
+  };
+
+  it.each<[string, (v: Values) => void]>([
     ['an unknown top-level key', (v) => (v['typo'] = true)],
-    ['a bad log level', (v) => (v['config'].logLevel = 'loud')],
-    ['an http NATS URL', (v) => (v['config'].natsUrl = 'http://nats:4222')],
-    ['a negative replica count', (v) => (v['apps']['requirement-sync'].replicas = -1)],
-    ['a lower-case env name', (v) => (v['apps']['defect-sync'].env = { lower: 'x' })],
-    ['a missing app', (v) => delete v['apps']['comment-relay']],
+    ['a bad log level', (v) => (v.config['logLevel'] = 'loud')],
+    ['an http NATS URL', (v) => (v.config['natsUrl'] = 'http://nats:4222')],
+    ['a negative replica count', (v) => (v.apps['requirement-sync']!['replicas'] = -1)],
+    ['a lower-case env name', (v) => (v.apps['defect-sync']!['env'] = { lower: 'x' })],
+    ['a missing app', (v) => delete v.apps['comment-relay']],
   ])('rejects %s', (_case, mutate) => {
-    const copy = structuredClone(values) as Record<string, any>;
+    const copy = structuredClone(values) as Values;
     mutate(copy);
     expect(validate(copy)).toBe(false);
   });

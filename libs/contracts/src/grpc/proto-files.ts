@@ -7,6 +7,12 @@ import path from 'node:path';
 const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
 
 export const GRPC_SERVICES = {
-  connection: { package: 'testkase.gitlab.connection.v1', protoPath: path.join(PROTO_DIR, 'connection.proto') },
-  requirements: { package: 'testkase.gitlab.requirements.v1', protoPath: path.join(PROTO_DIR, 'requirements.proto') },
+  connection: {
+    package: 'testkase.gitlab.connection.v1',
+    protoPath: path.join(PROTO_DIR, 'connection.proto'),
+  },
+  requirements: {
+    package: 'testkase.gitlab.requirements.v1',
+    protoPath: path.join(PROTO_DIR, 'requirements.proto'),
+  },
 } as const;

@@ -134,7 +134,8 @@ export type CreateHookInput = HookFields & { readonly url: string };
 export type UpdateHookInput = HookFields;
 
 /** Triggers of `POST /projects/:id/hooks/:hook_id/test/:trigger` that this integration subscribes to. */
-export type HookTestTrigger = 'issues_events' | 'confidential_issues_events' | 'note_events' | 'confidential_note_events';
+export type HookTestTrigger =
+  'issues_events' | 'confidential_issues_events' | 'note_events' | 'confidential_note_events';
 
 export interface HookEventQuery {
   /** An HTTP status, or GitLab's groups `successful`, `client_failure`, `server_failure`. */

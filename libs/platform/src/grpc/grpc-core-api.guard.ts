@@ -1,5 +1,5 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 
 import { AppError, constantTimeEqual } from '@testkase/util';
 
@@ -15,7 +15,10 @@ export class GrpcCoreApiGuard implements CanActivate {
     const header = String(metadata?.get?.('authorization')?.[0] ?? '');
     const presented = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
     if (!this.token || !constantTimeEqual(presented, this.token)) {
-      throw new AppError('UNAUTHENTICATED', 'A valid core API token is required (metadata authorization: Bearer …)');
+      throw new AppError(
+        'UNAUTHENTICATED',
+        'A valid core API token is required (metadata authorization: Bearer …)',
+      );
     }
     return true;
   }

@@ -32,7 +32,9 @@ export function startTracing(settings: TracingSettings): NodeSDK | undefined {
     autoDetectResources: false,
     sampler: new tracing.ParentBasedSampler({ root: new tracing.AlwaysOnSampler() }),
     spanProcessors: [
-      settings.exporter ? new tracing.SimpleSpanProcessor(exporter) : new tracing.BatchSpanProcessor(exporter),
+      settings.exporter
+        ? new tracing.SimpleSpanProcessor(exporter)
+        : new tracing.BatchSpanProcessor(exporter),
     ],
     instrumentations: [
       new HttpInstrumentation({
