@@ -148,7 +148,7 @@ ${APPS.map((a) => `  ${a.name.padEnd(20)} http://127.0.0.1:${a.port}   /health/r
  GitLab simulator:                     ${SIM.url}  (project demo/testkase-demo)
    integration-bot (Maintainer) token: ${SIM.maintainerToken}
    dev-alice (Developer) token:        ${SIM.developerToken}
- Demo connection:                      ${connection ? `${connection.id} (${connection.status})` : 'not connected (see above)'}
+ Demo connection:                      ${connection ? `${connection.connectionId} (${connection.status})` : 'not connected (see above)'}
 
  Try it:
   # the requirements imported from the demo project
