@@ -1,10 +1,15 @@
 import { ConfigError, loadConfig } from '@testkase/platform/config';
+import { configVariables, envExampleVariables } from '@testkase/testing';
 
 import { ConnectionConfig } from './connection-service.config';
 
 const goodKey = Buffer.alloc(32, 3).toString('base64');
 
 describe('ConnectionConfig', () => {
+  it('documents exactly the variables it reads in .env.example', () => {
+    expect(envExampleVariables('connection-service')).toEqual(configVariables(ConnectionConfig));
+  });
+
   it('loads a valid environment with its defaults', () => {
     const config = loadConfig(ConnectionConfig, {
       CORE_API_TOKEN: 'core',

@@ -1,23 +1,14 @@
-import { IsBoolean, IsInt, IsNotEmpty, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsUrl, Matches, Min } from 'class-validator';
 
-import { ServiceConfig, ToBoolean, ToDurationMs, ToInteger, ToList } from '@testkase/platform/config';
+import { CoreServiceConfig, ToDurationMs } from '@testkase/platform/config';
 
 import { IsKeyRing } from './key-ring.validator';
 
 /** Environment of connection-service (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
-export class ConnectionConfig extends ServiceConfig {
+export class ConnectionConfig extends CoreServiceConfig {
   override PORT = 3001;
 
-  @Min(0)
-  @Max(65535)
-  @IsInt()
-  @ToInteger()
-  GRPC_PORT = 5001;
-
-  /** Bearer token TestKase core presents on the HTTP and gRPC APIs. Required. */
-  @IsNotEmpty({ message: 'is required (the bearer token TestKase core uses)' })
-  @IsString()
-  CORE_API_TOKEN = '';
+  override GRPC_PORT = 5001;
 
   /** `keyId:base64key,…` (32-byte keys): the first encrypts GitLab tokens, all decrypt. Required. */
   @IsKeyRing()
@@ -28,22 +19,8 @@ export class ConnectionConfig extends ServiceConfig {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   PUBLIC_WEBHOOK_BASE_URL = 'http://127.0.0.1:3000';
 
-  /** Instance hosts exempt from the address check (`gitlab.internal`, `*.corp.example`). */
-  @ToList()
-  @IsString({ each: true })
-  GITLAB_ALLOWED_HOSTS: string[] = [];
-
-  /** Admit loopback, RFC 1918, link-local, CGNAT and unique-local instance addresses. */
-  @ToBoolean()
-  @IsBoolean()
-  GITLAB_ALLOW_PRIVATE_NETWORK = false;
-
-  /** Per-attempt timeout of a GitLab API call (`10s`, `15000`). */
-  @Min(1_000)
-  @Max(120_000)
-  @IsInt({ message: 'must be a duration such as 10s or 15000 (ms)' })
-  @ToDurationMs()
-  GITLAB_REQUEST_TIMEOUT = 10_000;
+  /** GitLab answers within 10 s or the connection check reports it unreachable. */
+  override GITLAB_REQUEST_TIMEOUT = 10_000;
 
   /** How often every connection's hook and token are checked (`5m`). */
   @Min(1_000)

@@ -1,41 +1,15 @@
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Max, Min } from 'class-validator';
 
-import { ServiceConfig, ToBoolean, ToDurationMs, ToInteger, ToList } from '@testkase/platform/config';
+import { CoreServiceConfig, ToDurationMs, ToInteger } from '@testkase/platform/config';
 
 export const RATE_LIMIT_PRESETS = ['auto', 'gitlab.com', 'self-managed'] as const;
 export type RateLimitPreset = (typeof RATE_LIMIT_PRESETS)[number];
 
 /** Environment of requirement-sync (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
-export class RequirementSyncConfig extends ServiceConfig {
+export class RequirementSyncConfig extends CoreServiceConfig {
   override PORT = 3002;
 
-  @Min(0)
-  @Max(65535)
-  @IsInt()
-  @ToInteger()
-  GRPC_PORT = 5002;
-
-  /** Bearer token TestKase core presents on the HTTP and gRPC APIs. Required. */
-  @IsNotEmpty({ message: 'is required (the bearer token TestKase core uses)' })
-  @IsString()
-  CORE_API_TOKEN = '';
-
-  /** Instance hosts exempt from the address check (`gitlab.internal`, `*.corp.example`). */
-  @ToList()
-  @IsString({ each: true })
-  GITLAB_ALLOWED_HOSTS: string[] = [];
-
-  /** Admit loopback, RFC 1918, link-local, CGNAT and unique-local instance addresses. */
-  @ToBoolean()
-  @IsBoolean()
-  GITLAB_ALLOW_PRIVATE_NETWORK = false;
-
-  /** Per-attempt timeout of a GitLab API call (`15s`). */
-  @Min(1_000)
-  @Max(120_000)
-  @IsInt({ message: 'must be a duration such as 15s or 15000 (ms)' })
-  @ToDurationMs()
-  GITLAB_REQUEST_TIMEOUT = 15_000;
+  override GRPC_PORT = 5002;
 
   /**
    * Client-side request budget per token: `gitlab.com` (2,000/min), `self-managed` (none: GitLab's

@@ -11,7 +11,7 @@ import {
   Min,
 } from 'class-validator';
 
-import { ToBoolean, ToInteger, ToList } from './config-decorators';
+import { ToBoolean, ToDurationMs, ToInteger, ToList } from './config-decorators';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -91,4 +91,11 @@ export class CoreServiceConfig extends ServiceConfig {
   @IsBoolean()
   @ToBoolean()
   GITLAB_ALLOW_PRIVATE_NETWORK: boolean = false;
+
+  /** Per-attempt timeout of a GitLab API call (`15s`, `15000`). */
+  @Min(1_000)
+  @Max(120_000)
+  @IsInt({ message: 'must be a duration such as 15s or 15000 (ms)' })
+  @ToDurationMs()
+  GITLAB_REQUEST_TIMEOUT: number = 15_000;
 }
