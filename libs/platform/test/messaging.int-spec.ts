@@ -2,7 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { node, tracing } from '@opentelemetry/sdk-node';
 import { AckPolicy, DeliverPolicy, type JsMsg } from 'nats';
 import { Client } from 'pg';
-import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 import { defineEvent, HEADERS, STREAMS } from '@testkase/contracts';
 import { ValidationError } from '@testkase/util';
@@ -13,8 +13,7 @@ import {
   EventPublisher,
   Inbox,
   JetStreamConsumer,
-  messagingTablesV1Down,
-  messagingTablesV1Up,
+  MessagingTablesMigrationV1,
   MetricsRegistry,
   NatsClient,
   Outbox,
@@ -26,13 +25,10 @@ import { eventually, freshDatabase, memoryLogger, NATS_URL, uniqueName } from '.
 
 const SCHEMA = 'platform_test';
 
-class CreateMessagingTables1700000000000 implements MigrationInterface {
-  name = 'CreateMessagingTables1700000000000';
-  async up(runner: QueryRunner): Promise<void> {
-    for (const sql of messagingTablesV1Up(SCHEMA)) await runner.query(sql);
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    for (const sql of messagingTablesV1Down(SCHEMA)) await runner.query(sql);
+class CreateMessagingTables1700000000000 extends MessagingTablesMigrationV1 {
+  readonly name = 'CreateMessagingTables1700000000000';
+  constructor() {
+    super(SCHEMA);
   }
 }
 

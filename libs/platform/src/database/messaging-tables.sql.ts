@@ -1,3 +1,5 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
 import { assertIdentifier } from './data-source.factory';
 
 /**
@@ -32,4 +34,22 @@ export function messagingTablesV1Up(schema: string): string[] {
 export function messagingTablesV1Down(schema: string): string[] {
   const s = `"${assertIdentifier(schema)}"`;
   return [`DROP TABLE ${s}.inbox`, `DROP TABLE ${s}.outbox`];
+}
+
+/**
+ * The first migration of every service: its outbox and inbox. A service's migration is
+ * `class CreateMessagingTables<ts> extends MessagingTablesMigrationV1 { constructor() { super(SCHEMA); } }`.
+ */
+export abstract class MessagingTablesMigrationV1 implements MigrationInterface {
+  abstract readonly name: string;
+
+  protected constructor(private readonly schema: string) {}
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV1Up(this.schema)) await runner.query(sql);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV1Down(this.schema)) await runner.query(sql);
+  }
 }
