@@ -1,7 +1,12 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 
-import type { Logger, MetricsRegistry, NatsClient } from '@testkase/platform';
-import { jitteredBackoff, sleep, withTimeout } from '@testkase/util';
+import {
+  AdvisoryLockLeader,
+  type Logger,
+  type MetricsRegistry,
+  type NatsClient,
+  type RoundResult,
+} from '@testkase/platform';
 
 import {
   MessageHeaders,
@@ -31,25 +36,18 @@ const LOCK_KEY = `spool-relay:${SCHEMA}`;
  * Drains the spool into JetStream once NATS is back: rows in id order (each batch pipelined on one
  * connection, so JetStream stores them in that order), each deleted only after its ack, and
  * published with its original Nats-Msg-Id, so that a row published twice (a leader that died
- * between ack and delete, or a late ack of the first attempt) is stored once. One replica leads,
- * holding a session advisory lock; the others retry the lock every poll interval.
+ * between ack and delete, or a late ack of the first attempt) is stored once. One replica leads
+ * (a session advisory lock, {@link AdvisoryLockLeader}); the others stand by.
  */
 export class SpoolRelay {
-  private stopped = false;
-  private readonly abort = new AbortController();
-  private loop?: Promise<void>;
-  private client?: Client;
-  private wakeUp?: () => void;
-  private pendingWake = false;
-  private leading = false;
+  private readonly leader: AdvisoryLockLeader;
   private depthReportedAt = 0;
   private readonly relayed;
   private readonly parked;
   private readonly depth;
-  private readonly leaderGauge;
 
   constructor(
-    private readonly settings: SpoolRelaySettings,
+    settings: SpoolRelaySettings,
     private readonly publisher: PipelinedJetStreamPublisher,
     private readonly nats: NatsClient,
     private readonly logger: Logger,
@@ -66,120 +64,52 @@ export class SpoolRelay {
     this.depth = metrics.gauge('gateway_spool_depth', 'Rows in the spool (reported by the relay leader)', [
       'state',
     ]);
-    this.leaderGauge = metrics.gauge('gateway_spool_relay_leader', '1 when this replica drains the spool');
+    const leaderGauge = metrics.gauge('gateway_spool_relay_leader', '1 when this replica drains the spool');
+    leaderGauge.set(0);
+    this.leader = new AdvisoryLockLeader(
+      {
+        databaseUrl: settings.databaseUrl,
+        lockKey: LOCK_KEY,
+        applicationName: 'webhook-gateway-spool-relay',
+        pollIntervalMs: settings.pollIntervalMs,
+      },
+      { round: (client) => this.round(client, settings.batchSize) },
+      logger,
+      (leading) => leaderGauge.set(leading ? 1 : 0),
+    );
     this.nats.onConnected(() => this.wake());
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.leader.isLeader;
   }
 
   start(): void {
-    this.loop = this.run();
+    this.leader.start();
   }
 
   /** Look at the spool now (a row was just written, or NATS came back). */
   wake(): void {
-    this.pendingWake = true;
-    this.wakeUp?.();
+    this.leader.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    this.wakeUp?.();
-    await withTimeout(this.loop, 3_000);
-    await this.client?.end().catch(() => undefined);
+  stop(): Promise<void> {
+    return this.leader.stop();
   }
 
-  private async run(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await this.leadWhilePossible();
-        attempt = 0;
-      } catch (error) {
-        if (this.stopped) break;
-        attempt += 1;
-        this.logger.warn({ err: error }, 'spool relay lost its database connection');
-      } finally {
-        this.setLeading(false);
-        await this.client?.end().catch(() => undefined);
-        this.client = undefined;
-      }
-      if (!this.stopped)
-        await sleep(jitteredBackoff(attempt, 250, 5_000, 250), this.abort.signal).catch(() => undefined);
-    }
-  }
-
-  private setLeading(leading: boolean): void {
-    this.leading = leading;
-    this.leaderGauge.set(leading ? 1 : 0);
-  }
-
-  private async leadWhilePossible(): Promise<void> {
-    const client = new Client({
-      connectionString: this.settings.databaseUrl,
-      application_name: 'webhook-gateway-spool-relay',
-      connectionTimeoutMillis: 5_000,
-    });
-    this.client = client;
-    let connectionError: Error | undefined;
-    client.on('error', (error) => {
-      connectionError = error;
-      this.wakeUp?.();
-    });
-    await client.connect();
-    // Stand by until the lock is free (the leader's session ended), checking every poll interval.
-    while (!this.stopped && !this.leading) {
-      if (connectionError) throw connectionError;
-      const { rows } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
-        [LOCK_KEY],
-      );
-      if (rows[0]?.locked) {
-        this.setLeading(true);
-        this.logger.info('spool relay is leading');
-      } else {
-        await this.waitForWake();
-      }
-    }
-    let failures = 0;
-    while (!this.stopped) {
-      if (connectionError) throw connectionError;
-      this.pendingWake = false;
-      const drained = this.nats.isConnected ? await this.drain(client) : true;
-      failures = drained ? 0 : failures + 1;
-      await this.reportDepth(client);
-      if (!drained) {
-        await sleep(jitteredBackoff(failures, 250, 5_000, 100), this.abort.signal).catch(() => undefined);
-      } else if (!this.pendingWake) {
-        await this.waitForWake();
-      }
-    }
-  }
-
-  private waitForWake(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.settings.pollIntervalMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        done();
-      };
-    });
+  private async round(client: Client, batchSize: number): Promise<RoundResult> {
+    const drained = this.nats.isConnected ? await this.drain(client, batchSize) : true;
+    await this.reportDepth(client);
+    return drained ? 'idle' : 'backoff';
   }
 
   /** Publishes batches until the spool is empty (true) or a publish fails (false). */
-  private async drain(client: Client): Promise<boolean> {
-    while (!this.stopped && this.nats.isConnected) {
+  private async drain(client: Client, batchSize: number): Promise<boolean> {
+    while (this.nats.isConnected) {
       const { rows } = await client.query<SpoolRow>(
         `SELECT id, subject, msg_id, headers, body FROM ${SPOOL_TABLE}
           WHERE parked_at IS NULL ORDER BY id LIMIT $1`,
-        [this.settings.batchSize],
+        [batchSize],
       );
       if (rows.length === 0) return true;
       // Publishes are started in row order within one turn, so they are written in that order.
@@ -213,7 +143,7 @@ export class SpoolRelay {
         );
         return false;
       }
-      if (rows.length < this.settings.batchSize) return true;
+      if (rows.length < batchSize) return true;
     }
     return true;
   }

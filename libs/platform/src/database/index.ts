@@ -1,2 +1,3 @@
 export * from './data-source.factory';
 export * from './messaging-tables.sql';
+export * from './advisory-lock-leader';
