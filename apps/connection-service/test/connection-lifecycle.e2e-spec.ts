@@ -469,7 +469,10 @@ describe('connection-service: a connection from connect to reconnect', () => {
             finishedAt: state === 'completed' ? new Date().toISOString() : null,
           },
         );
+      const backfillOfAlpha = async () => (await view('alpha')).backfill;
+      // The service applies events concurrently; the reports go one after the other, as a backfill sends them.
       await report('running', 100);
+      await eventually(async () => expect(await backfillOfAlpha()).toMatchObject({ imported: 100 }));
       await report('running', 200);
       await eventually(async () =>
         expect((await view('alpha')).backfill).toMatchObject({
