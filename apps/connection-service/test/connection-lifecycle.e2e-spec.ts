@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import { Webhook } from 'standardwebhooks';
+
 import type { ConnectionConnectedV1, ConnectionStatusChangedV1 } from '@testkase/contracts';
 import { eventually, TestStack } from '@testkase/testing';
 
@@ -177,7 +179,7 @@ describe('connection-service: a connection from connect to reconnect', () => {
         connectionId: webConnectionId,
         projectId: 'alpha',
         state: 'active',
-        signed: false,
+        signed: true,
       });
       const secret = await deliveredSecret(webConnectionId, WEB);
       expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -185,6 +187,17 @@ describe('connection-service: a connection from connect to reconnect', () => {
       const [row] = await kit.rows('alpha');
       expect(row?.['hook_secret_sha256']).toBe(verifier?.secretSha256);
       expect(await kit.databaseText()).not.toContain(secret);
+
+      // GitLab signs with the key the gateway is handed over request/reply (and nowhere else).
+      const reply = await kit.webhookVerifier(webConnectionId);
+      const signingKey = reply.ok ? reply.signingKey : undefined;
+      expect(signingKey).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      hookSecrets.push(String(signingKey));
+      const delivery = receiver.forConnection(webConnectionId).at(-1)!;
+      expect(
+        new Webhook(String(signingKey)).verify(delivery.body, delivery.headers as Record<string, string>),
+      ).toMatchObject({ object_kind: 'issue' });
+      expect(await kit.databaseText()).not.toContain(String(signingKey));
     });
 
     it('announces the connection: integration.connection.connected and a status event', async () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 import type { ConnectionStatusChangedV1 } from '@testkase/contracts';
 import { eventually, TestStack } from '@testkase/testing';
 
@@ -22,6 +24,7 @@ describe('connection-service with the webhook gateway: connect and receive', () 
   let reporter: SeededUser;
   const PROJECT = 'flow/app';
   const MANUAL_PROJECT = 'flow/manual';
+  const OLDER_PROJECT = 'flow/older';
   const secrets: string[] = [];
   const seedUser = async (...args: Parameters<typeof gitlabUser>): Promise<SeededUser> => {
     const seeded = await gitlabUser(...args);
@@ -59,8 +62,10 @@ describe('connection-service with the webhook gateway: connect and receive', () 
     kit = await ConnectionTestKit.open(stack);
     await kit.sim.createProject({ path: PROJECT });
     await kit.sim.createProject({ path: MANUAL_PROJECT });
+    await kit.sim.createProject({ path: OLDER_PROJECT });
     bot = await seedUser(kit.sim, 'bot', { project: PROJECT, accessLevel: SIM_ACCESS.maintainer });
     await kit.sim.addMember({ project: MANUAL_PROJECT, username: 'bot', accessLevel: SIM_ACCESS.maintainer });
+    await kit.sim.addMember({ project: OLDER_PROJECT, username: 'bot', accessLevel: SIM_ACCESS.maintainer });
     bot2 = await seedUser(kit.sim, 'bot2', { project: PROJECT, accessLevel: SIM_ACCESS.maintainer });
     reporter = await seedUser(kit.sim, 'reporter', {
       project: MANUAL_PROJECT,
@@ -82,6 +87,15 @@ describe('connection-service with the webhook gateway: connect and receive', () 
     expect(response.body).toMatchObject({
       hook: { url: `${stack.url('webhook-gateway')}/webhooks/gitlab/${connectionId}` },
     });
+    // This GitLab can sign: the hook gets a signing token, sealed in the database, never in clear.
+    const [hook] = (await kit.sim.state({ project: PROJECT })).hooks;
+    expect(hook).toMatchObject({ tokenPresent: true, signingTokenPresent: true });
+    const [row] = await kit.rows('flow');
+    expect(row).toMatchObject({ hook_signing_key_id: 'k1', hook_signing_ciphertext: expect.any(String) });
+    expect(await kit.databaseText()).not.toContain('whsec_');
+    await eventually(async () =>
+      expect(await kit.verifierEntry(connectionId)).toMatchObject({ signed: true }),
+    );
 
     const issue = await kit.sim.createIssue(PROJECT, { as: 'bot', title: 'First' });
     await kit.sim.updateIssue(PROJECT, issue.iid, {
@@ -118,6 +132,16 @@ describe('connection-service with the webhook gateway: connect and receive', () 
     const response = await postToGateway(connectionId, 'not-the-secret', { object_kind: 'issue' });
     expect(response.status).toBe(401);
     expect((await gitlabEvents(connectionId)).length).toBe(before);
+  });
+
+  it('checks the signature of every delivery: GitLab signs each one, and the gateway accepts it', async () => {
+    await kit.sim.flushDeliveries();
+    const deliveries = await kit.sim.deliveries({ project: PROJECT });
+    expect(deliveries.length).toBeGreaterThan(0);
+    for (const delivery of deliveries) {
+      expect(delivery.requestHeaders['webhook-signature']).toMatch(/^v1,/);
+      expect(delivery.responseStatus).toBe(202);
+    }
   });
 
   it('loses no delivery while the token is rotated during a stream of edits', async () => {
@@ -198,6 +222,69 @@ describe('connection-service with the webhook gateway: connect and receive', () 
     const last = (await kit.sim.deliveries({ project: MANUAL_PROJECT })).at(-1);
     expect(last?.responseStatus).toBe(401);
     expect(await gitlabEvents(manualId)).toHaveLength(1);
+  });
+
+  it('on a GitLab that cannot sign, checks the token alone; signs from the next connect once it can', async () => {
+    await kit.sim.updateSettings({ webhookSigningTokens: false });
+    let olderId: string;
+    try {
+      const response = await kit.connect('flow-older', { projectRef: OLDER_PROJECT, token: bot.token });
+      expect(response.status).toBe(200);
+      olderId = String(response.body['connectionId']);
+      expect(await kit.rows('flow-older')).toMatchObject([{ hook_signing_ciphertext: null }]);
+      expect(await kit.verifierEntry(olderId)).toMatchObject({ signed: false });
+      await kit.sim.createIssue(OLDER_PROJECT, { as: 'bot', title: 'Unsigned' });
+      const [unsigned] = await kit.sim.waitForDeliveries({ project: OLDER_PROJECT }, (all) =>
+        all.some((delivery) => delivery.outcome !== 'pending'),
+      );
+      expect(unsigned!.requestHeaders).not.toHaveProperty('webhook-signature');
+      expect(unsigned!.responseStatus).toBe(202);
+    } finally {
+      await kit.sim.updateSettings({ webhookSigningTokens: true });
+    }
+
+    // GitLab was upgraded: connecting again gives the same hook new secrets, signed ones.
+    const again = await kit.connect('flow-older', { projectRef: OLDER_PROJECT, token: bot.token });
+    expect(again.status).toBe(200);
+    expect(again.body['connectionId']).toBe(olderId);
+    expect((await kit.sim.state({ project: OLDER_PROJECT })).hooks).toEqual([
+      expect.objectContaining({ signingTokenPresent: true }),
+    ]);
+    await eventually(async () => expect(await kit.verifierEntry(olderId)).toMatchObject({ signed: true }));
+    const since = Date.now();
+    await kit.sim.createIssue(OLDER_PROJECT, { as: 'bot', title: 'Signed' });
+    const [signed] = await kit.sim.waitForDeliveries({ project: OLDER_PROJECT, since }, (all) =>
+      all.some((delivery) => delivery.outcome !== 'pending'),
+    );
+    expect(signed!.requestHeaders['webhook-signature']).toMatch(/^v1,/);
+    expect(signed!.responseStatus).toBe(202);
+    expect((await kit.api('DELETE', '/v1/projects/flow-older/connection')).status).toBe(200);
+    expect(await kit.rows('flow-older')).toMatchObject([
+      { hook_signing_key_id: null, hook_signing_ciphertext: null },
+    ]);
+  });
+
+  it('refuses what GitLab signs with a key that is not ours, though the token is right', async () => {
+    const [hook] = (await kit.sim.state({ project: PROJECT })).hooks;
+    const foreignKey = `whsec_${randomBytes(32).toString('base64')}`;
+    secrets.push(foreignKey);
+    const changed = await fetch(
+      `${kit.simUrl}/api/v4/projects/${encodeURIComponent(PROJECT)}/hooks/${String(hook!.id)}`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'private-token': bot.token },
+        body: JSON.stringify({ url: hook!.url, signing_token: foreignKey }),
+      },
+    );
+    expect(changed.status).toBe(200);
+    const before = (await gitlabEvents(connectionId)).length;
+    const since = Date.now();
+    await kit.sim.createIssue(PROJECT, { as: 'bot', title: 'Forged?' });
+    const [refused] = await kit.sim.waitForDeliveries({ project: PROJECT, since }, (all) =>
+      all.some((delivery) => delivery.outcome !== 'pending'),
+    );
+    expect(refused!.responseStatus).toBe(401);
+    expect((await gitlabEvents(connectionId)).length).toBe(before);
   });
 
   it('disconnect removes the managed hook; GitLab sends nothing more', async () => {

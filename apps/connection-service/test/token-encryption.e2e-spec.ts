@@ -46,15 +46,19 @@ describe('connection-service: token encryption and key rotation', () => {
   const logs: string[] = [];
 
   const env = () => stack.envFor('connection-service');
+  const signingKeys: string[] = [];
   const keyIds = async () =>
     (
       await kit.db.query(
-        'SELECT project_id, token_key_id, token_ciphertext FROM connection.connections ORDER BY project_id',
+        `SELECT project_id, token_key_id, token_ciphertext, hook_signing_key_id, hook_signing_ciphertext
+           FROM connection.connections ORDER BY project_id`,
       )
     ).rows as Array<{
       project_id: string;
       token_key_id: string | null;
       token_ciphertext: string | null;
+      hook_signing_key_id: string | null;
+      hook_signing_ciphertext: string | null;
     }>;
   const restartWith = async (ring: string) => {
     logs.push(stack.app('connection-service').logs());
@@ -98,15 +102,23 @@ describe('connection-service: token encryption and key rotation', () => {
     await receiver?.stop();
   }, 60_000);
 
-  it('stores each token sealed with the first key, never in clear, and wipes it on disconnect', async () => {
+  it('stores each token (and a managed hook’s signing token) sealed with the first key, never in clear, and wipes them on disconnect', async () => {
+    const unsigned = { hook_signing_key_id: null, hook_signing_ciphertext: null };
     expect(await keyIds()).toEqual([
-      { project_id: 'gone', token_key_id: null, token_ciphertext: null },
-      { project_id: 'one', token_key_id: 'k1', token_ciphertext: expect.any(String) },
-      { project_id: 'two', token_key_id: 'k1', token_ciphertext: expect.any(String) },
+      { project_id: 'gone', token_key_id: null, token_ciphertext: null, ...unsigned },
+      {
+        project_id: 'one',
+        token_key_id: 'k1',
+        token_ciphertext: expect.any(String),
+        hook_signing_key_id: 'k1',
+        hook_signing_ciphertext: expect.any(String),
+      },
+      { project_id: 'two', token_key_id: 'k1', token_ciphertext: expect.any(String), ...unsigned },
     ]);
     const text = await kit.databaseText();
     expect(text).not.toContain(maintainer.token);
     expect(text).not.toContain(reporter.token);
+    expect(text).not.toContain('whsec_');
   });
 
   it('decrypts old tokens after a new key is put first, and seals new ones with it', async () => {
@@ -126,10 +138,13 @@ describe('connection-service: token encryption and key rotation', () => {
     const run = await reencrypt({ ...env(), TOKEN_ENCRYPTION_KEYS: `${k2},${oldRing}` });
     logs.push(run.output);
     expect(run.code).toBe(0);
-    expect(run.output).toMatch(/"moved":1,"failed":0,"keyId":"k2"/);
+    // one's token and its hook's signing token; two's token was sealed with k2 on rotation.
+    expect(run.output).toMatch(/"moved":2,"failed":0,"keyId":"k2"/);
     const after = await keyIds();
     expect(after.map((row) => row.token_key_id)).toEqual([null, 'k2', 'k2']);
+    expect(after.map((row) => row.hook_signing_key_id)).toEqual([null, 'k2', null]);
     expect(after[1]!.token_ciphertext).not.toBe(before[1]!.token_ciphertext);
+    expect(after[1]!.hook_signing_ciphertext).not.toBe(before[1]!.hook_signing_ciphertext);
     expect(after[2]!.token_ciphertext).toBe(before[2]!.token_ciphertext);
 
     const again = await reencrypt({ ...env(), TOKEN_ENCRYPTION_KEYS: `${k2},${oldRing}` });
@@ -138,7 +153,15 @@ describe('connection-service: token encryption and key rotation', () => {
   });
 
   it('needs only the new key afterwards', async () => {
+    const signingKeyOfOne = async () => {
+      const reply = await kit.webhookVerifier(ids['one']!);
+      return reply.ok ? reply.signingKey : undefined;
+    };
+    const signingKey = await signingKeyOfOne();
+    expect(signingKey).toMatch(/^whsec_/);
+    signingKeys.push(String(signingKey));
     await restartWith(k2);
+    expect(await signingKeyOfOne()).toBe(signingKey);
     expect(await kit.credentials(ids['one']!)).toMatchObject({
       ok: true,
       credentials: { token: maintainer.token },
@@ -172,5 +195,7 @@ describe('connection-service: token encryption and key rotation', () => {
     const text = [...logs, stack.allLogs()].join('\n');
     expect(text).not.toContain(maintainer.token);
     expect(text).not.toContain(reporter.token);
+    expect(signingKeys).toHaveLength(1);
+    for (const key of signingKeys) expect(text).not.toContain(key);
   });
 });

@@ -54,6 +54,7 @@ const defaultSettings = (config: SimConfig): SimSettings => ({
   offsetPaginationLimit: DEFAULT_OFFSET_PAGINATION_LIMIT,
   autoDisableHooks: true,
   deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+  webhookSigningTokens: true,
   dropDeliveries: { next: 0, percent: 0 },
 });
 

@@ -124,6 +124,21 @@ describe('webhooks as GitLab sends them', () => {
       ).toThrow(WebhookVerificationError);
     });
 
+    it('ignores signing tokens like a GitLab without the webhook_signing_token flag', async () => {
+      await t.client.updateSettings({ webhookSigningTokens: false });
+      try {
+        const hook = await addHook({ token: 'hook-secret', signing_token: 'whsec_not-even-valid' });
+        expect(hook).not.toHaveProperty('signing_token_present');
+        expect(hook).not.toHaveProperty('token_present');
+        await newIssue('unsigned');
+        const [delivery] = await receiver.waitFor(1);
+        expect(delivery!.headers['x-gitlab-token']).toBe('hook-secret');
+        expect(delivery!.headers).not.toHaveProperty('webhook-signature');
+      } finally {
+        await t.client.updateSettings({ webhookSigningTokens: true });
+      }
+    });
+
     it('rejects a malformed signing token with 422', async () => {
       const response = await t.api('POST', `/projects/${p}/hooks`, {
         token: team.tokens.maintainer,

@@ -71,6 +71,7 @@ export interface SimSettings {
   offsetPaginationLimit: number;
   autoDisableHooks: boolean;
   deliveryTimeoutMs: number;
+  webhookSigningTokens: boolean;
   dropDeliveries: { next: number; percent: number };
 }
 
@@ -303,7 +304,14 @@ export class GitlabSimClient {
 
   updateSettings(
     patch: Partial<
-      Pick<SimSettings, 'legacyPayloads' | 'offsetPaginationLimit' | 'autoDisableHooks' | 'deliveryTimeoutMs'>
+      Pick<
+        SimSettings,
+        | 'legacyPayloads'
+        | 'offsetPaginationLimit'
+        | 'autoDisableHooks'
+        | 'deliveryTimeoutMs'
+        | 'webhookSigningTokens'
+      >
     >,
   ): Promise<SimSettings> {
     return this.call('PATCH', '/settings', patch);

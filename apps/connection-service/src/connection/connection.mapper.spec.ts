@@ -35,6 +35,8 @@ function row(overrides: Partial<ConnectionEntity> = {}): ConnectionEntity {
     hookId: 9,
     hookUrl: 'https://hooks.example.com/webhooks/gitlab/6f1b2a0e-8a43-4d55-9a57-3c1f7f7d1a11',
     hookSecretSha256: 'a'.repeat(64),
+    hookSigningKeyId: null,
+    hookSigningCiphertext: null,
     hookAlertStatus: 'executable',
     hookDisabledUntil: null,
     hookCheckedAt: now,
@@ -127,5 +129,8 @@ describe('event and verifier mapping', () => {
     expect(validateSync(plainToInstance(WebhookVerifierV1, active))).toEqual([]);
     expect(active).toMatchObject({ state: 'active', secretSha256: 'a'.repeat(64), signed: false });
     expect(toVerifier(row({ disconnectedAt: now }), now).state).toBe('disconnected');
+    const signed = toVerifier(row({ hookSigningKeyId: 'k1', hookSigningCiphertext: 'c2VhbGVk' }), now);
+    expect(signed).toMatchObject({ signed: true });
+    expect(JSON.stringify(signed)).not.toContain('c2VhbGVk');
   });
 });

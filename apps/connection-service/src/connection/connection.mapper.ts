@@ -49,14 +49,17 @@ export function toConnectionView(row: ConnectionEntity, now: Date): ConnectionVi
   };
 }
 
-/** What the gateway needs to authenticate this connection's deliveries (the secret's hash only). */
+/**
+ * What the gateway needs to authenticate this connection's deliveries: the secret's hash, and
+ * whether GitLab signs them (the key itself only over request/reply).
+ */
 export function toVerifier(row: ConnectionEntity, now: Date): WebhookVerifierV1 {
   return {
     connectionId: row.id,
     projectId: row.projectId,
     state: row.disconnectedAt ? 'disconnected' : 'active',
     secretSha256: row.hookSecretSha256,
-    signed: false,
+    signed: row.hookSigningCiphertext !== null,
     updatedAt: now.toISOString(),
   };
 }

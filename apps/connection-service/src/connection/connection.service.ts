@@ -13,12 +13,14 @@ import { LOGGER, Outbox, type Logger } from '@testkase/platform';
 import { AppError, tokenHint } from '@testkase/util';
 
 import type { ConnectionConfig } from '../config/connection-service.config';
+import { sealSigningToken } from '../crypto/hook-signing';
 import { TokenCipher } from '../crypto/token-cipher';
 import { newWebhookSecret } from '../crypto/webhook-secret';
 import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
 import { GitlabConnectionCheck, type VerifiedTarget } from '../gitlab/gitlab-connection-check';
 import { describeFailure, HookManager } from '../gitlab/hook-manager';
 import { VerifierStore } from '../messaging/verifier-store.adapter';
+import { VerifierSync } from '../messaging/verifier-sync.service';
 import { ConnectionRepository } from '../persistence/connection.repository';
 import { ConnectionEntity, type HookRemovalRecord } from '../persistence/entities/connection.entity';
 import { CONNECTION_CONFIG } from '../shared/tokens';
@@ -60,6 +62,7 @@ export class ConnectionService {
     private readonly hooks: HookManager,
     private readonly cipher: TokenCipher,
     private readonly verifiers: VerifierStore,
+    private readonly verifierSync: VerifierSync,
     private readonly state: ConnectionStateWriter,
     private readonly outbox: Outbox,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -86,8 +89,9 @@ export class ConnectionService {
       caCertificate: input.caCertificate ?? null,
     };
     const undo: ConnectUndo = {};
+    let signedAnew: string | null = null;
     try {
-      return await this.repository.withProjectLock(projectId, async (tx) => {
+      const view = await this.repository.withProjectLock(projectId, async (tx) => {
         const now = new Date();
         const live = await this.repository.findLive(tx, projectId);
         if (
@@ -126,15 +130,25 @@ export class ConnectionService {
               verified.project.id,
               existing?.mode === 'webhook_managed' ? existing.hookId : null,
               row.hookUrl,
+              existing?.mode === 'webhook_managed' && existing.hookSigningCiphertext !== null,
               (sha256) =>
-                this.verifiers.put({ ...toVerifier(row, now), state: 'active', secretSha256: sha256 }),
+                this.verifiers.put({
+                  ...toVerifier(row, now),
+                  state: 'active',
+                  secretSha256: sha256,
+                  signed: false,
+                }),
             ),
           );
           if (registration.created) {
             undo.createdHook = { target, projectId: verified.project.id, hookId: registration.hook.id };
           }
           row.hookId = registration.hook.id;
-          row.hookSecretSha256 = registration.newSecretSha256 ?? row.hookSecretSha256;
+          if (registration.newSecrets) {
+            row.hookSecretSha256 = registration.newSecrets.sha256;
+            sealSigningToken(row, registration.newSecrets.signingToken, this.cipher);
+            if (registration.newSecrets.signingToken) signedAnew = row.id;
+          }
           row.hookAlertStatus = registration.hook.alert_status ?? 'executable';
           row.hookDisabledUntil = toDate(registration.hook.disabled_until);
           row.hookCheckedAt = now;
@@ -143,6 +157,7 @@ export class ConnectionService {
           const keepSecret = !!live && live.mode === 'webhook_manual' && live.lastDeliveryAt !== null;
           const fresh = keepSecret ? null : newWebhookSecret();
           if (fresh) row.hookSecretSha256 = fresh.sha256;
+          sealSigningToken(row, null, this.cipher); // the admin's hook checks the secret token only
           row.hookId = null;
           row.hookAlertStatus = 'manual';
           row.hookDisabledUntil = null;
@@ -160,7 +175,8 @@ export class ConnectionService {
           row.backfillReportedAt = null;
           row.hookRemoval = null;
         }
-        await this.verifiers.put(toVerifier(row, now));
+        // A new signing key is not committed yet: the gateway checks the new secret alone until it is.
+        await this.verifiers.put({ ...toVerifier(row, now), ...(signedAnew ? { signed: false } : {}) });
         await this.outbox.add(tx, ConnectionConnected, toConnectedEvent(row, existing !== null), {
           subject: row.id,
         });
@@ -177,10 +193,24 @@ export class ConnectionService {
         );
         return { ...toConnectionView(row, now), ...(webhookSetup ? { webhookSetup } : {}) };
       });
+      if (signedAnew) await this.publishSigned(projectId, signedAnew);
+      return view;
     } catch (error) {
       await this.undoConnect(undo);
       throw error;
     }
+  }
+
+  /**
+   * Tells the gateway that GitLab signs this hook, now that the key is committed (the gateway asks
+   * for it on the next delivery). If NATS is down, the republish on reconnect does it.
+   */
+  private async publishSigned(projectId: string, connectionId: string): Promise<void> {
+    await this.verifierSync
+      .republishOne(projectId, connectionId)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, connectionId }, 'could not publish the signed webhook verifier'),
+      );
   }
 
   async rotateToken(projectId: string, token: string): Promise<ConnectionView> {
@@ -216,17 +246,19 @@ export class ConnectionService {
       const row = await this.repository.findLive(tx, projectId);
       if (!row) throw notConnected(projectId);
       const previousStatus = row.status;
+      const live = toVerifier(row, now);
       // Deliveries stop first; the hook removal below is best effort.
-      await this.verifiers.put({ ...toVerifier(row, now), state: 'disconnected' });
+      await this.verifiers.put({ ...live, state: 'disconnected' });
       try {
         row.hookRemoval = await this.removeHook(row, now);
         row.disconnectedAt = now;
         row.tokenCiphertext = null;
         row.tokenKeyId = null;
+        sealSigningToken(row, null, this.cipher);
         await this.outbox.add(tx, ConnectionDisconnected, toDisconnectedEvent(row), { subject: row.id });
         await this.state.save(tx, row, previousStatus, now);
       } catch (error) {
-        await this.verifiers.put(toVerifier({ ...row, disconnectedAt: null }, now)).catch(() => undefined);
+        await this.verifiers.put(live).catch(() => undefined);
         throw error;
       }
       this.logger.info(
@@ -267,6 +299,8 @@ export class ConnectionService {
       backfill: null,
       backfillReportedAt: null,
       disconnectedAt: null,
+      hookSigningKeyId: null,
+      hookSigningCiphertext: null,
       createdAt: now,
     });
   }

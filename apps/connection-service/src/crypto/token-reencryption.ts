@@ -3,24 +3,36 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '@testkase/platform';
 
 import { SCHEMA } from '../persistence/schema';
+import { signingTokenContext } from './hook-signing';
 import type { TokenCipher } from './token-cipher';
 
 export interface ReencryptionResult {
-  /** Tokens now sealed with the first key of the ring. */
+  /** Secrets (access tokens and hook signing tokens) now sealed with the first key of the ring. */
   moved: number;
-  /** Tokens that could not be decrypted (their key is missing from the ring, or they were altered). */
+  /** Connections with a secret that could not be decrypted (its key is missing, or it was altered). */
   failed: string[];
 }
 
 interface StaleRow {
   id: string;
-  token_key_id: string;
-  token_ciphertext: string;
+  key_id: string;
+  ciphertext: string;
 }
 
+/** Every sealed secret of a connection row: its columns and the associated data it was sealed with. */
+const SEALED = [
+  { secret: 'token', keyId: 'token_key_id', ciphertext: 'token_ciphertext', context: (id: string) => id },
+  {
+    secret: 'hook signing token',
+    keyId: 'hook_signing_key_id',
+    ciphertext: 'hook_signing_ciphertext',
+    context: signingTokenContext,
+  },
+] as const;
+
 /**
- * Moves every stored token to the first key of TOKEN_ENCRYPTION_KEYS. Each row is rewritten with
- * a compare-and-set on its key id and ciphertext, so a token rotated meanwhile is left as it is.
+ * Moves every stored secret to the first key of TOKEN_ENCRYPTION_KEYS. Each value is rewritten with
+ * a compare-and-set on its key id and ciphertext, so a secret replaced meanwhile is left as it is.
  * Safe to run while the service runs, and again after an interruption.
  */
 export async function reencryptTokens(
@@ -28,31 +40,37 @@ export async function reencryptTokens(
   cipher: TokenCipher,
   logger: Logger,
 ): Promise<ReencryptionResult> {
-  const rows: StaleRow[] = await dataSource.query(
-    `SELECT id, token_key_id, token_ciphertext FROM "${SCHEMA}".connections
-      WHERE token_ciphertext IS NOT NULL AND token_key_id <> $1 ORDER BY id`,
-    [cipher.primaryKeyId],
-  );
   const result: ReencryptionResult = { moved: 0, failed: [] };
-  for (const row of rows) {
-    let sealed;
-    try {
-      const token = cipher.decrypt({ keyId: row.token_key_id, ciphertext: row.token_ciphertext }, row.id);
-      sealed = cipher.encrypt(token, row.id);
-    } catch (error) {
-      result.failed.push(row.id);
-      logger.error(
-        { err: error, connectionId: row.id, keyId: row.token_key_id },
-        'token could not be re-encrypted',
-      );
-      continue;
-    }
-    const updated: [unknown[], number] = await dataSource.query(
-      `UPDATE "${SCHEMA}".connections SET token_key_id = $2, token_ciphertext = $3
-        WHERE id = $1 AND token_key_id = $4 AND token_ciphertext = $5`,
-      [row.id, sealed.keyId, sealed.ciphertext, row.token_key_id, row.token_ciphertext],
+  for (const column of SEALED) {
+    const rows: StaleRow[] = await dataSource.query(
+      `SELECT id, ${column.keyId} AS key_id, ${column.ciphertext} AS ciphertext
+         FROM "${SCHEMA}".connections
+        WHERE ${column.ciphertext} IS NOT NULL AND ${column.keyId} <> $1 ORDER BY id`,
+      [cipher.primaryKeyId],
     );
-    if (updated[1] === 1) result.moved += 1;
+    for (const row of rows) {
+      let sealed;
+      try {
+        const context = column.context(row.id);
+        sealed = cipher.encrypt(
+          cipher.decrypt({ keyId: row.key_id, ciphertext: row.ciphertext }, context),
+          context,
+        );
+      } catch (error) {
+        if (!result.failed.includes(row.id)) result.failed.push(row.id);
+        logger.error(
+          { err: error, connectionId: row.id, keyId: row.key_id, secret: column.secret },
+          'secret could not be re-encrypted',
+        );
+        continue;
+      }
+      const updated: [unknown[], number] = await dataSource.query(
+        `UPDATE "${SCHEMA}".connections SET ${column.keyId} = $2, ${column.ciphertext} = $3
+          WHERE id = $1 AND ${column.keyId} = $4 AND ${column.ciphertext} = $5`,
+        [row.id, sealed.keyId, sealed.ciphertext, row.key_id, row.ciphertext],
+      );
+      if (updated[1] === 1) result.moved += 1;
+    }
   }
   return result;
 }

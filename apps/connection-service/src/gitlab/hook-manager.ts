@@ -4,18 +4,30 @@ import type { GitlabClient, GitlabHook, HookTestTrigger } from '@testkase/gitlab
 import { isAppError } from '@testkase/util';
 
 import { HOOK_EVENT_FLAGS } from '../connection/gitlab-access';
+import { newSigningToken } from '../crypto/hook-signing';
 import { newWebhookSecret } from '../crypto/webhook-secret';
 import type { HookRemovalRecord } from '../persistence/entities/connection.entity';
 
+/** What GitLab holds for a hook whose secrets were just set. */
+export interface HookSecrets {
+  /** sha256 of the secret token (the only form of it we keep). */
+  readonly sha256: string;
+  /** The `whsec_…` token GitLab now signs with; null when this GitLab cannot sign. */
+  readonly signingToken: string | null;
+}
+
 export interface HookRegistration {
   readonly hook: GitlabHook;
-  /** sha256 of the secret GitLab now holds, when a new one was set; null when the old one stands. */
-  readonly newSecretSha256: string | null;
+  /** The secrets GitLab now holds, when new ones were set; null when the old ones stand. */
+  readonly newSecrets: HookSecrets | null;
   /** True when this call created the hook (so a failed connect may remove it again). */
   readonly created: boolean;
 }
 
-/** Reacts to a new secret before GitLab knows it: the gateway must accept it first. */
+/**
+ * Reacts to a new secret before GitLab knows it: the gateway must accept it first (checking the
+ * token only: a new signing key reaches the gateway once it is committed).
+ */
 export type SecretPublisher = (secretSha256: string) => Promise<void>;
 
 export type ReenableOutcome = 'reenabled' | 'nothing_to_send';
@@ -34,33 +46,38 @@ const isGitlabStatus = (error: unknown, code: string, status?: number): boolean 
 @Injectable()
 export class HookManager {
   /**
-   * Makes sure the project has our hook, at `url`, with exactly our events. A new secret is made
-   * (and given to `publishSecret` before GitLab learns it) whenever GitLab would otherwise hold a
-   * secret we do not know: a new hook, a hook found by its URL, or a changed URL.
+   * Makes sure the project has our hook, at `url`, with exactly our events, signed where GitLab can
+   * sign. New secrets are made (the secret token given to `publishSecret` before GitLab learns it)
+   * whenever GitLab would otherwise hold one we do not know (a new hook, a hook found by its URL, a
+   * changed URL) or its signing differs from ours (`signed`: we hold a signing token for it).
    */
   async ensure(
     client: GitlabClient,
     gitlabProjectId: number,
     knownHookId: number | null,
     url: string,
+    signed: boolean,
     publishSecret: SecretPublisher,
   ): Promise<HookRegistration> {
     const known = knownHookId === null ? null : await this.find(client, gitlabProjectId, knownHookId);
-    if (known && known.url === url) {
+    if (known && known.url === url && !signingToRenew(known, signed)) {
       const hook = this.eventsMatch(known)
         ? known
         : await client.hooks.update(gitlabProjectId, known.id, { ...HOOK_FIELDS });
-      return { hook, newSecretSha256: null, created: false };
+      return { hook, newSecrets: null, created: false };
     }
     const existing =
       known ?? (await client.hooks.list(gitlabProjectId)).find((hook) => hook.url === url) ?? null;
     const { secret, sha256 } = newWebhookSecret();
+    const signingToken = newSigningToken();
     await publishSecret(sha256);
-    const fields = { ...HOOK_FIELDS, url, token: secret };
+    const fields = { ...HOOK_FIELDS, url, token: secret, signing_token: signingToken };
     const hook = existing
       ? await client.hooks.update(gitlabProjectId, existing.id, fields)
       : await client.hooks.create(gitlabProjectId, fields);
-    return { hook, newSecretSha256: sha256, created: !existing };
+    // A GitLab without the signing feature drops the parameter and does not report the field.
+    const newSecrets = { sha256, signingToken: hook.signing_token_present === true ? signingToken : null };
+    return { hook, newSecrets, created: !existing };
   }
 
   /** The hook, or null when GitLab no longer has it. */
@@ -121,6 +138,22 @@ export class HookManager {
       hook.enable_ssl_verification
     );
   }
+}
+
+/**
+ * Whether GitLab's signing of the hook differs from what we hold (`signed`: we hold its signing
+ * token): we would refuse every delivery, or GitLab signs with a key we do not know.
+ */
+export function signingDiffers(hook: GitlabHook, signed: boolean): boolean {
+  return (hook.signing_token_present === true) !== signed;
+}
+
+/**
+ * Whether to set new secrets on connect: the signing differs, or GitLab can sign (it reports
+ * `signing_token_present`) a hook we hold no signing token for (one made before GitLab could).
+ */
+function signingToRenew(hook: GitlabHook, signed: boolean): boolean {
+  return signingDiffers(hook, signed) || (!signed && hook.signing_token_present !== undefined);
 }
 
 export const describeFailure = (error: unknown): string =>

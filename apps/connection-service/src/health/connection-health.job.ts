@@ -8,10 +8,12 @@ import { isAppError } from '@testkase/util';
 import type { ConnectionConfig } from '../config/connection-service.config';
 import { ConnectionStateWriter } from '../connection/connection-state.writer';
 import { toVerifier } from '../connection/connection.mapper';
+import { sealSigningToken } from '../crypto/hook-signing';
 import { TokenCipher } from '../crypto/token-cipher';
 import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
-import { describeFailure, HookManager } from '../gitlab/hook-manager';
+import { describeFailure, HookManager, signingDiffers } from '../gitlab/hook-manager';
 import { VerifierStore } from '../messaging/verifier-store.adapter';
+import { VerifierSync } from '../messaging/verifier-sync.service';
 import { ConnectionRepository } from '../persistence/connection.repository';
 import type { ConnectionEntity } from '../persistence/entities/connection.entity';
 import { CONNECTION_CONFIG } from '../shared/tokens';
@@ -44,6 +46,7 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
     private readonly hooks: HookManager,
     private readonly cipher: TokenCipher,
     private readonly verifiers: VerifierStore,
+    private readonly verifierSync: VerifierSync,
     private readonly state: ConnectionStateWriter,
     private readonly inbox: Inbox,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -94,8 +97,9 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
 
   /** @returns false when the connection was not due, gone, or locked by someone else */
   async checkOne(id: string): Promise<boolean> {
+    const signedAnew = { projectId: '' };
     try {
-      return await this.dataSource.transaction(async (tx) => {
+      const checked = await this.dataSource.transaction(async (tx) => {
         const row = await this.repository.lockLiveById(tx, id, true);
         const now = new Date();
         if (
@@ -105,9 +109,16 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
         ) {
           return false;
         }
+        const signingBefore = row.hookSigningCiphertext;
         await this.check(tx, row, now);
+        if (row.hookSigningCiphertext !== null && row.hookSigningCiphertext !== signingBefore) {
+          signedAnew.projectId = row.projectId;
+        }
         return true;
       });
+      // The gateway learns that GitLab signs once the key is committed (it then asks for it).
+      if (signedAnew.projectId) await this.verifierSync.republishOne(signedAnew.projectId, id);
+      return checked;
     } catch (error) {
       this.checks.inc({ outcome: 'error' });
       this.logger.error({ err: error, connectionId: id }, 'health check failed');
@@ -172,6 +183,11 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
       await this.recreate(client, row, hook === null ? null : hook.id, now);
       return hook ? 'hook_repointed' : 'hook_recreated';
     }
+    if (signingDiffers(hook, row.hookSigningCiphertext !== null)) {
+      // Someone changed the signing token in GitLab (or turned the feature off): new secrets.
+      await this.recreate(client, row, hook.id, now);
+      return 'hook_secrets_renewed';
+    }
     const state = this.hookState(hook);
     if (state.alertStatus !== 'temporarily_disabled' && state.alertStatus !== 'disabled') {
       row.hookAlertStatus = state.alertStatus;
@@ -202,11 +218,19 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
     hookId: number | null,
     now: Date,
   ): Promise<void> {
-    const registration = await this.hooks.ensure(client, row.gitlabProjectId, hookId, row.hookUrl, (sha256) =>
-      this.verifiers.put({ ...toVerifier(row, now), secretSha256: sha256 }),
+    const registration = await this.hooks.ensure(
+      client,
+      row.gitlabProjectId,
+      hookId,
+      row.hookUrl,
+      row.hookSigningCiphertext !== null,
+      (sha256) => this.verifiers.put({ ...toVerifier(row, now), secretSha256: sha256, signed: false }),
     );
     row.hookId = registration.hook.id;
-    row.hookSecretSha256 = registration.newSecretSha256 ?? row.hookSecretSha256;
+    if (registration.newSecrets) {
+      row.hookSecretSha256 = registration.newSecrets.sha256;
+      sealSigningToken(row, registration.newSecrets.signingToken, this.cipher);
+    }
     const state = this.hookState(registration.hook);
     row.hookAlertStatus = state.alertStatus;
     row.hookDisabledUntil = state.disabledUntil;

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { CredentialsReply, WebhookVerifierReply } from '@testkase/contracts';
 
 import { toVerifier } from '../connection/connection.mapper';
+import { openSigningToken } from '../crypto/hook-signing';
 import { TokenCipher } from '../crypto/token-cipher';
 import { ConnectionRepository } from '../persistence/connection.repository';
 
@@ -56,12 +57,17 @@ export class ConnectionLookup {
     };
   }
 
-  /** `rpc.connection.webhook_verifier`: the gateway's fallback when its KV view has no entry. */
+  /**
+   * `rpc.connection.webhook_verifier`: the gateway's fallback when its KV view has no entry, and the
+   * only way a hook's signing token leaves this service.
+   */
   async webhookVerifier(request: unknown): Promise<WebhookVerifierReply> {
     const connectionId = connectionIdOf(request);
     if (!connectionId) return invalid;
     const row = await this.repository.findById(this.dataSource, connectionId);
     if (!row) return unknown;
-    return { ok: true, verifier: toVerifier(row, row.updatedAt) };
+    const verifier = toVerifier(row, row.updatedAt);
+    const signingKey = verifier.state === 'active' ? openSigningToken(row, this.cipher) : null;
+    return { ok: true, verifier, ...(signingKey ? { signingKey } : {}) };
   }
 }

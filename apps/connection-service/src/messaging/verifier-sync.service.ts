@@ -36,12 +36,7 @@ export class VerifierSync implements OnApplicationBootstrap {
       const live = await this.repository.listLive(this.dataSource);
       let written = 0;
       for (const candidate of live) {
-        await this.repository.withProjectLock(candidate.projectId, async (tx) => {
-          const row = await this.repository.findLive(tx, candidate.projectId);
-          if (row?.id !== candidate.id) return;
-          await this.store.put(toVerifier(row, new Date()));
-          written += 1;
-        });
+        if (await this.republishOne(candidate.projectId, candidate.id)) written += 1;
       }
       this.logger.info({ connections: written }, 'webhook verifiers published');
       return written;
@@ -49,5 +44,18 @@ export class VerifierSync implements OnApplicationBootstrap {
       this.logger.error({ err: error }, 'could not publish the webhook verifiers');
       return 0;
     }
+  }
+
+  /**
+   * Writes one connection's verifier as committed, under the project's lock (so it cannot overtake
+   * a concurrent disconnect). Returns false when the connection is no longer the project's live one.
+   */
+  async republishOne(projectId: string, connectionId: string): Promise<boolean> {
+    return this.repository.withProjectLock(projectId, async (tx) => {
+      const row = await this.repository.findLive(tx, projectId);
+      if (row?.id !== connectionId) return false;
+      await this.store.put(toVerifier(row, new Date()));
+      return true;
+    });
   }
 }

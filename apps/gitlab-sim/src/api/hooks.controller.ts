@@ -105,7 +105,10 @@ export function registerHookRoutes(app: FastifyInstance, sim: Simulator): void {
     if (description !== undefined) hook.description = description;
     const token = optionalString(params, 'token');
     if (token !== undefined) hook.token = token === '' ? null : token;
-    const signingToken = optionalString(params, 'signing_token');
+    // Grape drops parameters a GitLab without the flag does not declare.
+    const signingToken = sim.settings.webhookSigningTokens
+      ? optionalString(params, 'signing_token')
+      : undefined;
     if (signingToken !== undefined) {
       if (signingToken !== '' && !isValidSigningToken(signingToken)) {
         throw GitlabError.unprocessable(
@@ -143,7 +146,7 @@ export function registerHookRoutes(app: FastifyInstance, sim: Simulator): void {
       const hooks = [...(store.hooksByProject.get(project.id)?.values() ?? [])];
       const now = sim.clock.now();
       return paginate(reply, request, sim.urls, requestParams(request), hooks).map((hook) =>
-        presentHook(hook, now),
+        presentHook(hook, now, sim.settings.webhookSigningTokens),
       );
     },
   );
@@ -153,7 +156,11 @@ export function registerHookRoutes(app: FastifyInstance, sim: Simulator): void {
     { schema: { tags: ['hooks'], summary: 'One project hook' } },
     async (request) => {
       const { project } = access(request, request.params.id);
-      return presentHook(loadHook(project.id, request.params.hook_id), sim.clock.now());
+      return presentHook(
+        loadHook(project.id, request.params.hook_id),
+        sim.clock.now(),
+        sim.settings.webhookSigningTokens,
+      );
     },
   );
 
@@ -197,7 +204,7 @@ export function registerHookRoutes(app: FastifyInstance, sim: Simulator): void {
       applyAttributes(hook, params);
       store.addHook(hook);
       reply.code(201);
-      return presentHook(hook, sim.clock.now());
+      return presentHook(hook, sim.clock.now(), sim.settings.webhookSigningTokens);
     },
   );
 
@@ -218,7 +225,7 @@ export function registerHookRoutes(app: FastifyInstance, sim: Simulator): void {
       }
       applyAttributes(draft, params);
       Object.assign(hook, draft);
-      return presentHook(hook, sim.clock.now());
+      return presentHook(hook, sim.clock.now(), sim.settings.webhookSigningTokens);
     },
   );
 

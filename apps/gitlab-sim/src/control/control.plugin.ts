@@ -153,6 +153,8 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     if (autoDisable !== undefined) sim.settings.autoDisableHooks = autoDisable;
     const timeout = optionalInt(params, 'deliveryTimeoutMs');
     if (timeout !== undefined) sim.settings.deliveryTimeoutMs = Math.max(1, timeout);
+    const signing = optionalBool(params, 'webhookSigningTokens');
+    if (signing !== undefined) sim.settings.webhookSigningTokens = signing;
     return { ...sim.settings };
   });
 

@@ -39,6 +39,12 @@ export interface SimSettings {
   /** GitLab.com disables failing hooks; self-managed does not by default (feature flag off). */
   autoDisableHooks: boolean;
   deliveryTimeoutMs: number;
+  /**
+   * The `webhook_signing_token` feature flag (on by default from 19.0): hooks take a `signing_token`
+   * and GitLab signs their deliveries. Off, the API ignores the parameter and hook entities carry
+   * neither `token_present` nor `signing_token_present`, as on an older GitLab.
+   */
+  webhookSigningTokens: boolean;
   /** Deliveries GitLab "never sends": the next N, and then a percentage of the rest. */
   dropDeliveries: { next: number; percent: number };
 }

@@ -264,7 +264,7 @@ export class WebhookService {
   private async dispatch(hook: SimHook, record: DeliveryRecord): Promise<DeliveryRecord> {
     const { store, settings, dispatcher, metrics, logger } = this.options;
     store.addDelivery(record);
-    if (hook.signingToken !== null) {
+    if (hook.signingToken !== null && settings.webhookSigningTokens) {
       // Real time, not the simulator clock: receivers check the timestamp against their own clock.
       const timestamp = Math.floor(Date.now() / 1000);
       record.requestHeaders['webhook-id'] = record.idempotencyKey;

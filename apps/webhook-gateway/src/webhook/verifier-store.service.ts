@@ -26,12 +26,6 @@ export interface CachedVerifier {
   signingKey?: Buffer;
 }
 
-/**
- * The reply of rpc.connection.webhook_verifier; a signed hook's reply also carries the
- * `whsec_…` signing token.
- */
-type VerifierReply = WebhookVerifierReply | { ok: true; verifier: WebhookVerifierV1; signingKey?: string };
-
 export interface VerifierStoreSettings {
   lookupTimeoutMs: number;
   unknownTtlMs: number;
@@ -67,6 +61,10 @@ export class WebhookVerifierStore {
   private readonly verifiers = new Map<string, CachedVerifier>();
   private readonly unknownUntil = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<CachedVerifier | undefined>>();
+  private readonly keyFetches = new Map<
+    string,
+    { verifier: CachedVerifier; key: Promise<Buffer | undefined> }
+  >();
   private watcher?: QueuedIterator<KvEntry>;
   private watchGeneration = 0;
   private stopped = false;
@@ -109,25 +107,44 @@ export class WebhookVerifierStore {
     return this.lookup(connectionId);
   }
 
-  /** The HMAC key of a signed hook; asks connection-service when it is not in memory. */
-  async signingKey(verifier: CachedVerifier): Promise<Buffer | undefined> {
-    if (verifier.signingKey) return verifier.signingKey;
-    await this.lookup(verifier.connectionId, true);
-    return this.verifiers.get(verifier.connectionId)?.signingKey;
+  /**
+   * The HMAC key of a signed hook; asks connection-service when it is not in memory. connection-service
+   * announces a signed hook only once its key is committed, so an answer to a question asked after
+   * this verifier arrived carries that key (or a newer one) and is kept with this verifier.
+   */
+  signingKey(verifier: CachedVerifier): Promise<Buffer | undefined> {
+    if (verifier.signingKey) return Promise.resolve(verifier.signingKey);
+    const { connectionId } = verifier;
+    const running = this.keyFetches.get(connectionId);
+    if (running?.verifier === verifier) return running.key;
+    const key = this.fetchSigningKey(verifier).finally(() => {
+      if (this.keyFetches.get(connectionId)?.key === key) this.keyFetches.delete(connectionId);
+    });
+    this.keyFetches.set(connectionId, { verifier, key });
+    return key;
   }
 
-  private lookup(connectionId: string, force = false): Promise<CachedVerifier | undefined> {
+  private async fetchSigningKey(verifier: CachedVerifier): Promise<Buffer | undefined> {
+    const reply = await this.ask(verifier.connectionId);
+    const key =
+      reply?.ok && typeof reply.signingKey === 'string' ? signingKeyOf(reply.signingKey) : undefined;
+    if (key && verifier.signed && this.verifiers.get(verifier.connectionId) === verifier)
+      verifier.signingKey = key;
+    return key;
+  }
+
+  private lookup(connectionId: string): Promise<CachedVerifier | undefined> {
     const running = this.lookups.get(connectionId);
     if (running) return running;
-    if (!force && this.lookups.size >= MAX_CONCURRENT_LOOKUPS) return Promise.resolve(undefined);
+    if (this.lookups.size >= MAX_CONCURRENT_LOOKUPS) return Promise.resolve(undefined);
     const lookup = this.request(connectionId).finally(() => this.lookups.delete(connectionId));
     this.lookups.set(connectionId, lookup);
     return lookup;
   }
 
-  private async request(connectionId: string): Promise<CachedVerifier | undefined> {
+  /** One rpc.connection.webhook_verifier request; undefined when NATS or connection-service cannot answer. */
+  private async ask(connectionId: string): Promise<WebhookVerifierReply | undefined> {
     if (!this.nats.isConnected) return undefined;
-    let reply: VerifierReply;
     try {
       const request: WebhookVerifierRequest = { connectionId };
       const message = await this.nats.nc.request(
@@ -135,9 +152,17 @@ export class WebhookVerifierStore {
         JSON.stringify(request),
         { timeout: this.settings.lookupTimeoutMs },
       );
-      reply = JSON.parse(Buffer.from(message.data).toString('utf8')) as VerifierReply;
+      return JSON.parse(Buffer.from(message.data).toString('utf8')) as WebhookVerifierReply;
     } catch (error) {
       this.logger.warn({ err: error, connectionId }, 'webhook verifier lookup failed');
+      return undefined;
+    }
+  }
+
+  private async request(connectionId: string): Promise<CachedVerifier | undefined> {
+    if (!this.nats.isConnected) return undefined;
+    const reply = await this.ask(connectionId);
+    if (!reply) {
       this.rememberUnknown(connectionId);
       return undefined;
     }
@@ -151,17 +176,11 @@ export class WebhookVerifierStore {
       this.rememberUnknown(connectionId);
       return undefined;
     }
-    const key =
-      'signingKey' in reply && typeof reply.signingKey === 'string'
-        ? signingKeyOf(reply.signingKey)
-        : undefined;
     const current = this.verifiers.get(connectionId);
     // The bucket is the source of truth: an entry it delivered meanwhile wins unless this one is newer.
-    if (current && current.updatedAt > verifier.updatedAt) {
-      if (key && current.signed && current.updatedAt === verifier.updatedAt) current.signingKey = key;
-      return current;
-    }
-    if (key) verifier.signingKey = key;
+    if (current && current.updatedAt > verifier.updatedAt) return current;
+    const key = typeof reply.signingKey === 'string' ? signingKeyOf(reply.signingKey) : undefined;
+    if (key && verifier.signed) verifier.signingKey = key;
     this.verifiers.set(connectionId, verifier);
     return verifier;
   }

@@ -118,6 +118,12 @@ export interface HookFields {
   readonly description?: string;
   /** Secret sent back as `X-Gitlab-Token`. GitLab drops it whenever `url` changes: resend it. */
   readonly token?: string;
+  /**
+   * `whsec_<base64 of a 32-byte key>`: GitLab then signs deliveries (Standard Webhooks headers). New
+   * and behind the `webhook_signing_token` flag: a GitLab without it ignores the field, and the hook
+   * it returns has no `signing_token_present: true`.
+   */
+  readonly signing_token?: string;
   readonly push_events?: boolean;
   readonly issues_events?: boolean;
   readonly confidential_issues_events?: boolean;

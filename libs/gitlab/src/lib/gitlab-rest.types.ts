@@ -159,6 +159,10 @@ export interface GitlabHook {
   readonly alert_status?: 'executable' | 'temporarily_disabled' | 'disabled';
   readonly disabled_until?: string | null;
   readonly created_at: string;
+  /** Whether the hook has a secret token (GitLab with the signing-token change, MR !231325). */
+  readonly token_present?: boolean;
+  /** Whether GitLab signs this hook's deliveries; absent where GitLab cannot sign. */
+  readonly signing_token_present?: boolean;
 }
 
 /** One delivery from `GET /projects/:id/hooks/:hook_id/events` (GitLab 17.3+, last 7 days). */

@@ -58,6 +58,13 @@ export class ConnectionEntity {
   @Column({ name: 'hook_url', type: 'text' }) hookUrl!: string;
   /** sha256 hex of the hook secret; the secret itself is never stored. */
   @Column({ name: 'hook_secret_sha256', type: 'text' }) hookSecretSha256!: string;
+  /**
+   * The hook's `whsec_…` signing token, sealed like the access token (its own associated data); null
+   * when GitLab does not sign this hook's deliveries (manual hooks, a GitLab without the feature).
+   */
+  @Column({ name: 'hook_signing_key_id', type: 'text', nullable: true }) hookSigningKeyId!: string | null;
+  @Column({ name: 'hook_signing_ciphertext', type: 'text', nullable: true })
+  hookSigningCiphertext!: string | null;
   /** GitLab's alert_status, `missing` when the hook is gone, `manual` when we do not manage it. */
   @Column({ name: 'hook_alert_status', type: 'text' }) hookAlertStatus!: string;
   @Column({ name: 'hook_disabled_until', type: 'timestamptz', nullable: true })

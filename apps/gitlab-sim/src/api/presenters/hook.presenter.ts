@@ -2,8 +2,11 @@ import { isoSeconds, nullableTime } from '../../domain/time-format';
 import { HOOK_EVENT_FLAGS, type DeliveryRecord, type SimHook } from '../../store/models';
 import { alertStatus } from '../../webhooks/auto-disabling';
 
-/** `Entities::ProjectHook` (fixture api-hook.json, plus the 19.0 `token_present` fields). The secrets never leave. */
-export function presentHook(hook: SimHook, now: number): Record<string, unknown> {
+/**
+ * `Entities::ProjectHook` (fixture api-hook.json, plus the 19.0 `token_present` fields while the
+ * signing-token flag is on). The secrets never leave.
+ */
+export function presentHook(hook: SimHook, now: number, signingTokens: boolean): Record<string, unknown> {
   const entity: Record<string, unknown> = {
     id: hook.id,
     url: hook.url,
@@ -22,9 +25,11 @@ export function presentHook(hook: SimHook, now: number): Record<string, unknown>
     created_at: isoSeconds(hook.createdAt),
     custom_webhook_template: hook.customWebhookTemplate,
     custom_headers: hook.customHeaders.map(({ key }) => ({ key })),
-    token_present: hook.token !== null,
-    signing_token_present: hook.signingToken !== null,
   });
+  if (signingTokens) {
+    entity['token_present'] = hook.token !== null;
+    entity['signing_token_present'] = hook.signingToken !== null;
+  }
   return entity;
 }
 

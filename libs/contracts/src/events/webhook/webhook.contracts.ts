@@ -54,6 +54,9 @@ export interface WebhookVerifierRequest {
 /**
  * A known connection (active or disconnected) answers `ok: true` with its verifier; an unknown id
  * answers `ok: false` with `NOT_CONNECTED` (the gateway treats both `disconnected` and unknown as 401).
+ * An active, signed hook's reply also carries its `whsec_…` signing token, the HMAC key the gateway
+ * checks `webhook-signature` with: held in memory only, never logged, stored or forwarded.
  */
 export type WebhookVerifierReply =
-  { ok: true; verifier: WebhookVerifierV1 } | { ok: false; error: { code: string; message: string } };
+  | { ok: true; verifier: WebhookVerifierV1; signingKey?: string }
+  | { ok: false; error: { code: string; message: string } };
