@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { Client } from 'pg';
 
@@ -29,6 +29,20 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
     try {
       const { rows } = await client.query<{ msg_id: string }>('SELECT msg_id FROM gateway.spool ORDER BY id');
       return rows.map((row) => row.msg_id);
+    } finally {
+      await client.end();
+    }
+  };
+
+  /** The gateway's saved copy of the verifier bucket: connection id → state. */
+  const snapshotStates = async () => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ connection_id: string; state: string }>(
+        `SELECT connection_id, entry->>'state' AS state FROM gateway.verifiers`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.connection_id, row.state]));
     } finally {
       await client.end();
     }
@@ -94,6 +108,49 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
     expect(messages.every((message) => Buffer.from(message.raw).equals(ISSUE))).toBe(true);
     await eventually(async () => expect(await spoolRows()).toEqual([]));
     expect(await gateway.deliveries('issue', 'spooled')).toBe(keys.length + 1);
+  });
+
+  it('restarted while NATS is down, authenticates from the verifiers it saved and spools', async () => {
+    await eventually(async () => expect(await natsState()).toBe('up'), { timeoutMs: 20_000 });
+    const gone = await gateway.connect();
+    await gateway.putVerifier({ ...gone, state: 'disconnected' });
+    const forgotten = await gateway.connect();
+    const signed = await gateway.connect({ signingToken: `whsec_${randomBytes(32).toString('base64')}` });
+    await eventually(async () =>
+      expect(await snapshotStates()).toMatchObject({
+        [connection.connectionId]: 'active',
+        [gone.connectionId]: 'disconnected',
+        [forgotten.connectionId]: 'active',
+        [signed.connectionId]: 'active',
+      }),
+    );
+    await gateway.forget(forgotten.connectionId);
+    await eventually(async () => expect(await snapshotStates()).not.toHaveProperty(forgotten.connectionId));
+    expect(JSON.stringify(await snapshotStates())).not.toContain('whsec_');
+
+    await nats.pause();
+    let restartedAnswer;
+    try {
+      await gateway.restart();
+      // It listens at once; the snapshot comes in as soon as its database connection is up.
+      await eventually(() =>
+        expect(gateway.app.logs()).toContain('webhook verifiers restored from the database'),
+      );
+      restartedAnswer = await gateway.deliver(connection, ISSUE);
+      expect((await gateway.deliver(gone, ISSUE)).status).toBe(401);
+      expect((await gateway.deliver({ ...connection, secret: 'not-the-secret' }, ISSUE)).status).toBe(401);
+      expect((await gateway.deliver(forgotten, ISSUE)).status).toBe(401);
+      // A signed hook's key lives only in connection-service's database: it cannot be checked now.
+      expect((await gateway.deliver(signed, ISSUE)).status).toBe(503);
+    } finally {
+      await nats.resume();
+    }
+    expect(restartedAnswer).toEqual({ status: 202, text: '{"status":"spooled"}' });
+    expect(await gateway.deliveries('issue', 'spooled')).toBe(1); // counted since the restart
+    await eventually(async () => expect(await spoolRows()).toEqual([]), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
   });
 
   it('publishes directly while only Postgres is down, and stays ready', async () => {

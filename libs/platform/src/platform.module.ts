@@ -65,8 +65,12 @@ export class ShutdownState {
   shuttingDown = false;
 }
 
+/**
+ * Connects the app's DataSource at start, in the background and retrying, so that an app starts
+ * (and answers what it can) while Postgres is down. `connect()` resolves once connected.
+ */
 @Injectable()
-class DatabaseConnector {
+export class DatabaseConnector {
   private connecting?: Promise<void>;
 
   constructor(
@@ -182,7 +186,7 @@ export class PlatformModule {
           useFactory: () => new Outbox(database.schema, `testkase-gitlab/${options.service}`),
         },
       );
-      exported.push(DataSource, Inbox, Outbox);
+      exported.push(DataSource, DatabaseConnector, Inbox, Outbox);
     } else {
       providers.push({ provide: DataSource, useValue: null }, { provide: DatabaseConnector, useValue: null });
     }

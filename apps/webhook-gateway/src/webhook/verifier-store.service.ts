@@ -12,6 +12,7 @@ import {
 import type { Logger, NatsClient } from '@testkase/platform';
 import { jitteredBackoff, sleep } from '@testkase/util';
 
+import type { VerifierSnapshot } from './verifier-snapshot';
 import { signingKeyOf } from './webhook-signature';
 
 /** What the gateway keeps per connection: enough to authenticate a delivery, never the secret. */
@@ -74,16 +75,39 @@ export class WebhookVerifierStore {
     private readonly nats: NatsClient,
     private readonly settings: VerifierStoreSettings,
     private readonly logger: Logger,
+    private readonly snapshot?: VerifierSnapshot,
   ) {}
 
+  /** Watches the bucket, and meanwhile loads the saved snapshot (unless the bucket comes first). */
   start(): void {
+    void this.restore();
     // On the first connect and on every reconnect: the server may have lost the watch consumer.
     this.nats.onConnected(() => void this.watch());
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.stop();
+    await this.snapshot?.flush();
+  }
+
+  private async restore(): Promise<void> {
+    if (!this.snapshot) return;
+    try {
+      const saved = await this.snapshot.load();
+      // The bucket, once loaded, knows better (and has dropped what was deleted meanwhile).
+      if (this.initialized || this.stopped) return;
+      let restored = 0;
+      for (const { connectionId, entry } of saved) {
+        const verifier = toCachedVerifier(entry);
+        if (!verifier || verifier.connectionId !== connectionId || this.verifiers.has(connectionId)) continue;
+        this.verifiers.set(connectionId, verifier);
+        restored += 1;
+      }
+      this.logger.info({ verifiers: restored }, 'webhook verifiers restored from the database');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not load the webhook verifier snapshot; waiting for NATS');
+    }
   }
 
   /** Whether the initial values of the bucket have been loaded since the last (re)connect. */
@@ -194,6 +218,7 @@ export class WebhookVerifierStore {
   private apply(entry: KvEntry): void {
     if (entry.operation !== 'PUT') {
       this.verifiers.delete(entry.key);
+      this.snapshot?.remove(entry.key);
       return;
     }
     let parsed: unknown;
@@ -206,6 +231,7 @@ export class WebhookVerifierStore {
     if (!verifier || verifier.connectionId !== entry.key) {
       // Fail closed: a value the gateway cannot read authenticates nothing.
       this.verifiers.delete(entry.key);
+      this.snapshot?.remove(entry.key);
       this.logger.warn({ key: entry.key }, 'ignoring an invalid webhook verifier entry');
       return;
     }
@@ -216,6 +242,7 @@ export class WebhookVerifierStore {
     }
     this.verifiers.set(entry.key, verifier);
     this.unknownUntil.delete(entry.key);
+    if (previous?.updatedAt !== verifier.updatedAt) this.snapshot?.save(entry.key, parsed);
   }
 
   private async openBucket(): Promise<KV> {
@@ -249,7 +276,11 @@ export class WebhookVerifierStore {
           initializedFn: () => {
             loading = false;
             // Entries deleted while the gateway was not watching.
-            for (const key of [...this.verifiers.keys()]) if (!seen.has(key)) this.verifiers.delete(key);
+            for (const key of [...this.verifiers.keys()]) {
+              if (seen.has(key)) continue;
+              this.verifiers.delete(key);
+              this.snapshot?.remove(key);
+            }
             this.initialized = true;
             this.logger.info({ verifiers: this.verifiers.size }, 'webhook verifiers loaded');
           },

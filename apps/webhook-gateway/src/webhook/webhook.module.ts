@@ -8,7 +8,14 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { EventPublisher, LOGGER, MetricsRegistry, NatsClient, type Logger } from '@testkase/platform';
+import {
+  DatabaseConnector,
+  EventPublisher,
+  LOGGER,
+  MetricsRegistry,
+  NatsClient,
+  type Logger,
+} from '@testkase/platform';
 
 import { GatewayConfig } from '../config/webhook-gateway.config';
 import { PipelinedJetStreamPublisher } from '../messaging/pipelined-publisher.adapter';
@@ -18,6 +25,7 @@ import { DeliveriesSeenReporter } from './deliveries-seen.service';
 import { DeliveryAuthenticator } from './delivery-authenticator.service';
 import { DeliveryIntakeService } from './delivery-intake.service';
 import { GitlabWebhookController } from './gitlab-webhook.controller';
+import { VerifierSnapshot } from './verifier-snapshot';
 import { WebhookVerifierStore } from './verifier-store.service';
 import { GatewayMetrics } from './webhook.metrics';
 
@@ -43,9 +51,9 @@ class WebhookLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     await Promise.all([this.relay.stop(), this.seen.stop()]);
   }
 
-  onApplicationShutdown(): void {
-    this.verifiers.stop();
+  async onApplicationShutdown(): Promise<void> {
     this.publisher.stop();
+    await this.verifiers.stop();
   }
 }
 
@@ -64,7 +72,12 @@ export class WebhookModule {
         },
         {
           provide: WebhookVerifierStore,
-          useFactory: (nats: NatsClient, logger: Logger) =>
+          useFactory: (
+            nats: NatsClient,
+            dataSource: DataSource,
+            connector: DatabaseConnector,
+            logger: Logger,
+          ) =>
             new WebhookVerifierStore(
               nats,
               {
@@ -72,8 +85,9 @@ export class WebhookModule {
                 unknownTtlMs: config.WEBHOOK_UNKNOWN_CONNECTION_TTL,
               },
               logger,
+              new VerifierSnapshot(dataSource, connector, logger),
             ),
-          inject: [NatsClient, LOGGER],
+          inject: [NatsClient, DataSource, DatabaseConnector, LOGGER],
         },
         {
           provide: DeliveryAuthenticator,
