@@ -96,6 +96,9 @@ describe('connection-service with the webhook gateway: connect and receive', () 
     await eventually(async () =>
       expect(await kit.verifierEntry(connectionId)).toMatchObject({ signed: true }),
     );
+    const reply = await kit.webhookVerifier(connectionId);
+    expect(reply).toMatchObject({ ok: true, signingKey: expect.stringMatching(/^whsec_/) });
+    secrets.push(String(reply.ok && reply.signingKey)); // searched for in logs, events and the database
 
     const issue = await kit.sim.createIssue(PROJECT, { as: 'bot', title: 'First' });
     await kit.sim.updateIssue(PROJECT, issue.iid, {
