@@ -193,24 +193,13 @@ export class ConnectionService {
         );
         return { ...toConnectionView(row, now), ...(webhookSetup ? { webhookSetup } : {}) };
       });
-      if (signedAnew) await this.publishSigned(projectId, signedAnew);
+      // GitLab signs now and the key is committed: the gateway may ask for it.
+      if (signedAnew) await this.verifierSync.announce(projectId, signedAnew);
       return view;
     } catch (error) {
       await this.undoConnect(undo);
       throw error;
     }
-  }
-
-  /**
-   * Tells the gateway that GitLab signs this hook, now that the key is committed (the gateway asks
-   * for it on the next delivery). If NATS is down, the republish on reconnect does it.
-   */
-  private async publishSigned(projectId: string, connectionId: string): Promise<void> {
-    await this.verifierSync
-      .republishOne(projectId, connectionId)
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error, connectionId }, 'could not publish the signed webhook verifier'),
-      );
   }
 
   async rotateToken(projectId: string, token: string): Promise<ConnectionView> {

@@ -117,7 +117,7 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
         return true;
       });
       // The gateway learns that GitLab signs once the key is committed (it then asks for it).
-      if (signedAnew.projectId) await this.verifierSync.republishOne(signedAnew.projectId, id);
+      if (signedAnew.projectId) await this.verifierSync.announce(signedAnew.projectId, id);
       return checked;
     } catch (error) {
       this.checks.inc({ outcome: 'error' });

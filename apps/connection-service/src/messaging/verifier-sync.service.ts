@@ -50,6 +50,16 @@ export class VerifierSync implements OnApplicationBootstrap {
    * Writes one connection's verifier as committed, under the project's lock (so it cannot overtake
    * a concurrent disconnect). Returns false when the connection is no longer the project's live one.
    */
+  /**
+   * Tells the gateway about a change committed a moment ago (a hook now signed: the gateway then
+   * asks for its key). Never throws: if NATS is down, the republish on reconnect does it.
+   */
+  async announce(projectId: string, connectionId: string): Promise<void> {
+    await this.republishOne(projectId, connectionId).catch((error: unknown) =>
+      this.logger.warn({ err: error, connectionId }, 'could not publish the webhook verifier'),
+    );
+  }
+
   async republishOne(projectId: string, connectionId: string): Promise<boolean> {
     return this.repository.withProjectLock(projectId, async (tx) => {
       const row = await this.repository.findLive(tx, projectId);
