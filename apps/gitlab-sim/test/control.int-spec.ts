@@ -144,6 +144,67 @@ describe('control API, demo seed and service endpoints', () => {
       expect(issue.body.user_notes_count).toBe(3);
     });
 
+    it('applies several edits in one call, each with its webhook, or none when one is bad', async () => {
+      const project = 'demo/testkase-demo';
+      const [first, second] = await Promise.all([
+        t.client.createIssue(project, { as: 'dev-alice', title: 'Edit me 1' }),
+        t.client.createIssue(project, { as: 'dev-alice', title: 'Edit me 2' }),
+      ]);
+      // A hook to record the deliveries (nothing listens there: they are logged as failed).
+      const hook = await t.api<{ id: number }>('POST', `/projects/${enc(project)}/hooks`, {
+        token: 'glpat-sim-maintainer-0000000001',
+        body: { url: 'http://127.0.0.1:9/nobody', issues_events: true, push_events: false },
+      });
+      expect(hook.status).toBe(201);
+      await t.client.flushDeliveries();
+      const since = Date.now();
+      const result = await t.client.editIssues(project, {
+        as: 'dev-alice',
+        edits: [
+          { iid: first!.iid, title: 'Edited 1' },
+          { iid: second!.iid, addLabels: ['priority::high'] },
+          { iid: first!.iid, stateEvent: 'close' },
+        ],
+      });
+      expect(result).toMatchObject({ count: 3 });
+      await t.client.flushDeliveries();
+      const actions = (await t.client.deliveries({ project, since }))
+        .filter((delivery) => delivery.event === 'Issue Hook')
+        .map((delivery) => {
+          const attributes = delivery.payload['object_attributes'] as { iid: number; action: string };
+          return [attributes.iid, attributes.action];
+        });
+      expect(actions).toEqual([
+        [first!.iid, 'update'],
+        [second!.iid, 'update'],
+        [first!.iid, 'close'],
+      ]);
+
+      const bad = await fetch(`${t.url}/__sim/projects/${enc(project)}/issues/edits`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          as: 'dev-alice',
+          edits: [
+            { iid: second!.iid, title: 'Never applied' },
+            { iid: 999_999, title: 'No such issue' },
+          ],
+        }),
+      });
+      expect(bad.status).toBe(404);
+      const unchanged = await t.api<{ title: string }>(
+        'GET',
+        `/projects/${enc(project)}/issues/${second!.iid}`,
+        {
+          token: 'glpat-sim-developer-0000000002',
+        },
+      );
+      expect(unchanged.body.title).toBe('Edit me 2');
+      await t.api('DELETE', `/projects/${enc(project)}/hooks/${hook.body.id}`, {
+        token: 'glpat-sim-maintainer-0000000001',
+      });
+    });
+
     it('resets to an empty simulator, or to the demo', async () => {
       await t.client.reset();
       expect((await t.client.state()).projects).toHaveLength(0);

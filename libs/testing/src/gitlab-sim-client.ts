@@ -472,6 +472,14 @@ export class GitlabSimClient {
     return this.call('POST', `/projects/${projectPath(project)}/burst`, input);
   }
 
+  /** Several issue edits by one user in one call, in order, each firing its webhooks. */
+  editIssues(
+    project: SimProjectRef,
+    input: { as: string; edits: Array<Omit<SimIssueUpdate, 'as'> & { iid: number }> },
+  ): Promise<{ count: number; ms: number }> {
+    return this.call('POST', `/projects/${projectPath(project)}/issues/edits`, input);
+  }
+
   createIssue(
     project: SimProjectRef,
     input: SimIssueWrite & { title: string; type?: SimWorkItemType },

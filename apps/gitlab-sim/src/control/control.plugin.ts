@@ -499,21 +499,47 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     return issueView(issue, project);
   };
 
+  const issueUpdateInput = (params: Params): IssueUpdateInput => ({
+    title: optionalString(params, 'title'),
+    description: params['description'] === null ? '' : optionalString(params, 'description'),
+    stateEvent: optionalEnum(params, 'stateEvent', ['close', 'reopen'] as const),
+    labels: 'labels' in params ? (optionalList(params, 'labels') ?? []) : undefined,
+    addLabels: optionalList(params, 'addLabels'),
+    removeLabels: optionalList(params, 'removeLabels'),
+    confidential: optionalBool(params, 'confidential'),
+    assigneeIds: usersFrom(params, 'assignees'),
+    dueDate: params['dueDate'] === null ? null : optionalDate(params, 'dueDate'),
+    discussionLocked: optionalBool(params, 'discussionLocked'),
+    type: optionalEnum(params, 'type', WORK_ITEM_TYPES),
+  });
+
   app.put<{ Params: { project: string; iid: string } }>('/projects/:project/issues/:iid', async (request) => {
     const params = body(request.body);
-    return updateIssue(request.params.project, request.params.iid, params, {
-      title: optionalString(params, 'title'),
-      description: params['description'] === null ? '' : optionalString(params, 'description'),
-      stateEvent: optionalEnum(params, 'stateEvent', ['close', 'reopen'] as const),
-      labels: 'labels' in params ? (optionalList(params, 'labels') ?? []) : undefined,
-      addLabels: optionalList(params, 'addLabels'),
-      removeLabels: optionalList(params, 'removeLabels'),
-      confidential: optionalBool(params, 'confidential'),
-      assigneeIds: usersFrom(params, 'assignees'),
-      dueDate: params['dueDate'] === null ? null : optionalDate(params, 'dueDate'),
-      discussionLocked: optionalBool(params, 'discussionLocked'),
-      type: optionalEnum(params, 'type', WORK_ITEM_TYPES),
+    return updateIssue(request.params.project, request.params.iid, params, issueUpdateInput(params));
+  });
+
+  /**
+   * Several edits by one user in one call, in order, each firing its webhooks like the REST write:
+   * load tests drive many issues at a steady rate without one control request per edit (which
+   * would make the simulator, not the system under test, the busiest process). Every edit is
+   * checked before the first is applied, so a bad one changes nothing.
+   */
+  app.post<{ Params: { project: string } }>('/projects/:project/issues/edits', async (request) => {
+    const params = body(request.body);
+    const project = projectFrom(request.params.project);
+    const actor = userFrom(params);
+    const edits = params['edits'];
+    if (!Array.isArray(edits) || edits.length < 1 || edits.length > 10_000)
+      throw new GitlabError(400, { error: 'edits must be an array of 1 to 10000 edits' });
+    const started = performance.now();
+    const planned = edits.map((edit: unknown) => {
+      const fields = body(edit);
+      const iid = optionalInt(fields, 'iid');
+      if (iid === undefined) throw GitlabError.missing('iid');
+      return { issue: issueFrom(project, String(iid)), input: issueUpdateInput(fields) };
     });
+    for (const { issue, input } of planned) sim.issues.update({ actor }, project, issue, input, ALL_RIGHTS);
+    return { count: planned.length, ms: Math.round((performance.now() - started) * 10) / 10 };
   });
 
   app.post<{ Params: { project: string; iid: string } }>(
