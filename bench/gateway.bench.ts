@@ -469,7 +469,7 @@ async function main(): Promise<void> {
         peakOf(name, connections).slicesPerSecond.map((rate, round) => rate / bareSlices[round]!),
       );
     };
-    const percent = (value: number) => `${(value * 100).toFixed(0)} %`;
+    const percent = (value: number, digits = 0) => `${(value * 100).toFixed(digits)} %`;
     const ratios = CONNECTION_COUNTS.map((connections) => {
       const ratio = shareOfBare('gateway', connections);
       const rounds = peakOf('gateway', connections)
@@ -479,7 +479,7 @@ async function main(): Promise<void> {
         .join(', ');
       const naive = WITH_NAIVE ? `; the naive route ${percent(shareOfBare('naive', connections))}` : '';
       return (
-        `- ${connections} connections: gateway at **${percent(ratio)}** of the bare route ` +
+        `- ${connections} connections: gateway at **${percent(ratio, 1)}** of the bare route ` +
         `(rounds: ${rounds}; goal ≥ ${GOAL_RATIO * 100} %: ${ratio >= GOAL_RATIO ? 'met' : 'not met'})${naive}.`
       );
     });
