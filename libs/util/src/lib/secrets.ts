@@ -16,7 +16,8 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /**
- * `glpat-abcdefghijklmnopx7Qa` → `glpat-…x7Qa`: enough to recognise a token, useless to steal it.
+ * A `glpat-` token whose last four characters are `x7Qa` → `glpat-…x7Qa`: enough to recognise a
+ * token, useless to steal it.
  * Short values show no characters at all.
  */
 export function tokenHint(token: string): string {

@@ -54,7 +54,7 @@ const NumberToString = () =>
 export class TokenField {
   @ApiProperty({
     description: 'GitLab Personal Access Token with the `api` scope. Stored encrypted; never returned.',
-    example: 'glpat-xxxxxxxxxxxxxxxxxxxx',
+    example: '<a personal access token, glpat-…>',
     maxLength: MAX_TOKEN_LENGTH,
     writeOnly: true,
   })
