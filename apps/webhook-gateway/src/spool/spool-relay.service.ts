@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 
 import {
-  AdvisoryLockLeader,
+  LeaderRelay,
   type Logger,
   type MetricsRegistry,
   type NatsClient,
@@ -37,11 +37,11 @@ const LOCK_KEY = `spool-relay:${SCHEMA}`;
  * connection, so JetStream stores them in that order), each deleted only after its ack, and
  * published with its original Nats-Msg-Id, so that a row published twice (a leader that died
  * between ack and delete, or a late ack of the first attempt) is stored once. One replica leads
- * (a session advisory lock, {@link AdvisoryLockLeader}); the others stand by.
+ * ({@link LeaderRelay}); the others stand by.
  */
-export class SpoolRelay {
-  private readonly leader: AdvisoryLockLeader;
+export class SpoolRelay extends LeaderRelay {
   private depthReportedAt = 0;
+  private readonly batchSize: number;
   private readonly relayed;
   private readonly parked;
   private readonly depth;
@@ -53,6 +53,19 @@ export class SpoolRelay {
     private readonly logger: Logger,
     metrics: MetricsRegistry,
   ) {
+    super(
+      {
+        databaseUrl: settings.databaseUrl,
+        lockKey: LOCK_KEY,
+        applicationName: 'webhook-gateway-spool-relay',
+        pollIntervalMs: settings.pollIntervalMs,
+      },
+      { name: 'gateway_spool_relay_leader', help: '1 when this replica drains the spool' },
+      nats,
+      logger,
+      metrics,
+    );
+    this.batchSize = settings.batchSize;
     this.relayed = metrics.counter(
       'gateway_spool_relayed_total',
       'Spooled deliveries published to JetStream',
@@ -64,40 +77,10 @@ export class SpoolRelay {
     this.depth = metrics.gauge('gateway_spool_depth', 'Rows in the spool (reported by the relay leader)', [
       'state',
     ]);
-    const leaderGauge = metrics.gauge('gateway_spool_relay_leader', '1 when this replica drains the spool');
-    leaderGauge.set(0);
-    this.leader = new AdvisoryLockLeader(
-      {
-        databaseUrl: settings.databaseUrl,
-        lockKey: LOCK_KEY,
-        applicationName: 'webhook-gateway-spool-relay',
-        pollIntervalMs: settings.pollIntervalMs,
-      },
-      { round: (client) => this.round(client, settings.batchSize) },
-      logger,
-      (leading) => leaderGauge.set(leading ? 1 : 0),
-    );
-    this.nats.onConnected(() => this.wake());
   }
 
-  get isLeader(): boolean {
-    return this.leader.isLeader;
-  }
-
-  start(): void {
-    this.leader.start();
-  }
-
-  /** Look at the spool now (a row was just written, or NATS came back). */
-  wake(): void {
-    this.leader.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.leader.stop();
-  }
-
-  private async round(client: Client, batchSize: number): Promise<RoundResult> {
+  protected override async round(client: Client): Promise<RoundResult> {
+    const batchSize = this.batchSize;
     const drained = this.nats.isConnected ? await this.drain(client, batchSize) : true;
     await this.reportDepth(client);
     return drained ? 'idle' : 'backoff';

@@ -3,6 +3,7 @@ export * from './consumer-runner';
 export * from './event-publisher';
 export * from './inbox';
 export * from './jetstream-setup';
+export * from './leader-relay';
 export * from './nats-client';
 export * from './nats-naming';
 export * from './outbox';

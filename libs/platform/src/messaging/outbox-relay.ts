@@ -1,10 +1,11 @@
 import type { Client } from 'pg';
 
-import { AdvisoryLockLeader, type RoundResult } from '../database/advisory-lock-leader';
+import type { RoundResult } from '../database/advisory-lock-leader';
 import { assertIdentifier } from '../database/data-source.factory';
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
 import { EventPublisher } from './event-publisher';
+import { LeaderRelay } from './leader-relay';
 import type { NatsClient } from './nats-client';
 import { outboxChannel } from './outbox';
 
@@ -31,12 +32,11 @@ interface OutboxRow {
 
 /**
  * Publishes committed outbox rows to JetStream in id order and marks them sent. One replica per
- * schema leads ({@link AdvisoryLockLeader}), woken by the NOTIFY each committing transaction
+ * schema leads ({@link LeaderRelay}), woken by the NOTIFY each committing transaction
  * sends. Each row is published with its event id as Nats-Msg-Id, so a leader that dies between
  * publishing and marking causes no duplicate: the next leader's re-publish is deduplicated.
  */
-export class OutboxRelay {
-  private readonly leader: AdvisoryLockLeader;
+export class OutboxRelay extends LeaderRelay {
   private readonly publisher: EventPublisher;
   private readonly table: string;
   private readonly batchSize: number;
@@ -50,6 +50,18 @@ export class OutboxRelay {
     private readonly logger: Logger,
     metrics: MetricsRegistry,
   ) {
+    super(
+      {
+        databaseUrl: settings.databaseUrl,
+        lockKey: `outbox:${settings.schema}`,
+        applicationName: settings.applicationName ?? `outbox-relay-${settings.schema}`,
+        pollIntervalMs: settings.pollIntervalMs ?? 1_000,
+      },
+      { name: 'outbox_relay_leader', help: '1 when this replica publishes the outbox' },
+      nats,
+      logger,
+      metrics,
+    );
     this.publisher = new EventPublisher(nats);
     this.table = `"${assertIdentifier(settings.schema)}".outbox`;
     this.batchSize = settings.batchSize ?? 500;
@@ -58,46 +70,15 @@ export class OutboxRelay {
       'outbox_publish_lag_seconds',
       'From commit of the event row to its JetStream ack',
     );
-    const leaderGauge = metrics.gauge('outbox_relay_leader', '1 when this replica publishes the outbox');
-    this.leader = new AdvisoryLockLeader(
-      {
-        databaseUrl: settings.databaseUrl,
-        lockKey: `outbox:${settings.schema}`,
-        applicationName: settings.applicationName ?? `outbox-relay-${settings.schema}`,
-        pollIntervalMs: settings.pollIntervalMs ?? 1_000,
-      },
-      {
-        onLeading: async (client) => {
-          await client.query(`LISTEN "${outboxChannel(settings.schema)}"`);
-          client.on('notification', () => this.wake());
-        },
-        round: (client) => this.round(client),
-      },
-      logger,
-      (leading) => leaderGauge.set(leading ? 1 : 0),
-    );
-    leaderGauge.set(0);
-    this.nats.onConnected(() => this.wake());
   }
 
-  get isLeader(): boolean {
-    return this.leader.isLeader;
+  /** Every committing transaction's NOTIFY wakes the leader (the same-process shortcut: `wake()`). */
+  protected override async onLeading(client: Client): Promise<void> {
+    await client.query(`LISTEN "${outboxChannel(this.settings.schema)}"`);
+    client.on('notification', () => this.wake());
   }
 
-  start(): void {
-    this.leader.start();
-  }
-
-  /** Asks the relay to look for new rows now (the same-process shortcut for NOTIFY). */
-  wake(): void {
-    this.leader.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.leader.stop();
-  }
-
-  private async round(client: Client): Promise<RoundResult> {
+  protected override async round(client: Client): Promise<RoundResult> {
     const next = await this.drain(client);
     await this.purgeOld(client);
     return next;
@@ -145,7 +126,7 @@ export class OutboxRelay {
 
   /** Number of rows not yet published (for metrics and readiness details), when leading. */
   async pending(): Promise<number | undefined> {
-    const client = this.leader.connection;
+    const client = this.leaderConnection;
     if (!client) return undefined;
     const { rows } = await client.query<{ count: string }>(
       `SELECT count(*) AS count FROM ${this.table} WHERE published_at IS NULL`,
