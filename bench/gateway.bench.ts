@@ -36,7 +36,7 @@ import {
   type TestEnvironment,
 } from '@testkase/testing';
 
-import { workspaceRoot, writeResultsSection } from './lib/results';
+import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 
 const CONNECTION_COUNTS = (process.env['BENCH_CONNECTIONS'] ?? '10,50').split(',').map(Number);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -521,8 +521,7 @@ async function main(): Promise<void> {
       ),
       `- Gateway outcomes over the whole run: ${outcomes}.`,
     ].join('\n');
-    writeResultsSection('webhook-gateway', markdown);
-    process.stdout.write(`\n${markdown}\n\nwritten to bench/RESULTS.md\n`);
+    publishResults('webhook-gateway', markdown);
   } finally {
     for (const child of servers) child.kill('SIGTERM');
     await gateway?.stop();
@@ -537,7 +536,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:gateway failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark('bench:gateway', main);

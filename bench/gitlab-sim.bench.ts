@@ -12,7 +12,7 @@ import path from 'node:path';
 
 import { Pool } from 'undici';
 
-import { workspaceRoot, writeResultsSection } from './lib/results';
+import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 
 const SEED_COUNT = 100_000;
 const LIST_CALLS = 2_000;
@@ -271,11 +271,7 @@ async function main(): Promise<void> {
     '|---|---|',
     ...rows,
   ].join('\n');
-  writeResultsSection('gitlab-sim', markdown);
-  process.stdout.write(`${markdown}\n`);
+  publishResults('gitlab-sim', markdown);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark('bench:sim', main);

@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 
 import type { BackfillProgressReportedV1, CloudEvent } from '@testkase/contracts';
 
-import { writeResultsSection } from './lib/results';
+import { publishResults, runBenchmark } from './lib/results';
 import { cpuSnapshot, pidsOf, sleep, SyncBenchStack } from './lib/sync-stack';
 
 const ISSUES = Number(process.env['BENCH_ISSUES'] ?? 50_000);
@@ -202,17 +202,10 @@ async function main(): Promise<void> {
           ', ',
         )}; per 1,000 issues: ${fmt((1000 * Object.values(open.cpu).reduce((a, b) => a + b, 0)) / open.issues, 2)} CPU s in total, ${fmt((1000 * (open.cpu['requirement-sync'] ?? 0)) / open.issues, 2)} in requirement-sync.`,
     ];
-    writeResultsSection('requirement-sync-backfill', lines.join('\n'));
-    console.log(lines.join('\n'));
+    publishResults('requirement-sync-backfill', lines.join('\n'));
   } finally {
     await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark('bench:backfill', main);

@@ -13,7 +13,7 @@ import { Pool } from 'undici';
 import type { CloudEvent, RequirementUpsertedV1 } from '@testkase/contracts';
 import type { SimDelivery } from '@testkase/testing';
 
-import { writeResultsSection } from './lib/results';
+import { publishResults, runBenchmark } from './lib/results';
 import { cpuSnapshot, percentile, pidsOf, sleep, SyncBenchStack } from './lib/sync-stack';
 
 const RATES = (process.env['BENCH_RATES'] ?? '1000,200').split(',').map(Number);
@@ -240,17 +240,10 @@ async function main(): Promise<void> {
           return `- What limits ${r.rate}/s: the two cores themselves. Every process on the path shares them (the simulator and the driver included): together they were busy ${(cpuSeconds / r.seconds).toFixed(2)} of 2 cores on average, ${perEdit.toFixed(2)} ms of CPU per edit, so each event waits behind others at every hop (simulator, gateway, NATS, requirement-sync, Postgres, the outbox relay).${calm} requirement-sync's share: ${((1e3 * (r.cpu['requirement-sync'] ?? 0)) / r.sent).toFixed(2)} ms per edit. With GitLab, NATS and Postgres on machines of their own, as in production, these cores would be the services' alone.`;
         }),
     ];
-    writeResultsSection('requirement-sync-lag', lines.join('\n'));
-    console.log(lines.join('\n'));
+    publishResults('requirement-sync-lag', lines.join('\n'));
   } finally {
     await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark('bench:sync-lag', main);

@@ -42,3 +42,22 @@ export function writeResultsSection(name: string, markdown: string, file = RESUL
       : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, next);
 }
+
+/** Writes the section to bench/RESULTS.md and prints it. */
+export function publishResults(name: string, markdown: string): void {
+  writeResultsSection(name, markdown);
+  process.stdout.write(`\n${markdown}\n\nwritten to bench/RESULTS.md (section ${name})\n`);
+}
+
+/** Runs a benchmark's main: exit 0 when it is done (servers it started may keep handles open), 1 on failure. */
+export function runBenchmark(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(
+        `${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
