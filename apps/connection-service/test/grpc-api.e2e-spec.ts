@@ -1,36 +1,24 @@
 import 'reflect-metadata';
 
-import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-
-import { GRPC_SERVICES } from '@testkase/contracts';
-import { freePort, TestStack } from '@testkase/testing';
+import { CoreGrpcClient, freePort, TestStack, type GrpcAnswer } from '@testkase/testing';
 
 import { ConnectionTestKit, gitlabUser, SIM_ACCESS, type SeededUser } from './helpers/connection-stack';
 import { HookReceiver } from './helpers/hook-receiver';
 
-type Callback = (error: ServiceError | null, reply: Record<string, unknown>) => void;
-type Method = (request: Record<string, unknown>, metadata: Metadata, callback: Callback) => void;
-type ConnectionClient = Record<'Connect' | 'GetConnection' | 'Disconnect' | 'RotateToken' | 'Resync', Method>;
+type Method = 'Connect' | 'GetConnection' | 'Disconnect' | 'RotateToken' | 'Resync';
 
 /** The same operations over gRPC (libs/contracts/proto/connection.proto), as TestKase core may call them. */
 describe('connection-service: the gRPC API', () => {
   let stack: TestStack;
   let kit: ConnectionTestKit;
   let receiver: HookReceiver;
-  let client: ConnectionClient;
+  let client: CoreGrpcClient;
   let maintainer: SeededUser;
   let reporter: SeededUser;
 
-  const call = (method: keyof ConnectionClient, request: Record<string, unknown>, token = stack.coreToken) =>
-    new Promise<{ reply?: Record<string, unknown>; error?: ServiceError }>((resolve) => {
-      const metadata = new Metadata();
-      metadata.set('authorization', `Bearer ${token}`);
-      client[method].call(client, request, metadata, (error, reply) =>
-        resolve(error ? { error } : { reply }),
-      );
-    });
-  const errorCode = (error: ServiceError | undefined) => error?.metadata.get('error-code')[0];
+  const call = (method: Method, request: Record<string, unknown>, token = stack.coreToken) =>
+    client.call(method, request, token);
+  const errorCode = (error: GrpcAnswer['error']) => error?.metadata.get('error-code')[0];
 
   beforeAll(async () => {
     receiver = await HookReceiver.start();
@@ -41,25 +29,7 @@ describe('connection-service: the gRPC API', () => {
       env: { 'connection-service': { PUBLIC_WEBHOOK_BASE_URL: receiver.url, GRPC_PORT: String(grpcPort) } },
     });
     kit = await ConnectionTestKit.open(stack);
-    const definition = loadSync(GRPC_SERVICES.connection.protoPath, {
-      keepCase: false,
-      longs: Number,
-      defaults: false,
-      oneofs: true,
-    });
-    const pkg = loadPackageDefinition(definition) as unknown as {
-      testkase: {
-        gitlab: {
-          connection: {
-            v1: { ConnectionService: new (address: string, creds: unknown) => ConnectionClient };
-          };
-        };
-      };
-    };
-    client = new pkg.testkase.gitlab.connection.v1.ConnectionService(
-      `127.0.0.1:${grpcPort}`,
-      credentials.createInsecure(),
-    );
+    client = new CoreGrpcClient('connection', `127.0.0.1:${grpcPort}`, stack.coreToken);
     await kit.sim.createProject({ path: 'grpc/app' });
     maintainer = await gitlabUser(kit.sim, 'grpc-bot', {
       project: 'grpc/app',
@@ -72,7 +42,7 @@ describe('connection-service: the gRPC API', () => {
   }, 120_000);
 
   afterAll(async () => {
-    (client as unknown as { close?: () => void })?.close?.();
+    client?.close();
     await kit?.close();
     await stack?.stop();
     await receiver?.stop();

@@ -1,3 +1,4 @@
 export * from './harness';
 export * from './gitlab-sim-client';
 export * from './env-example';
+export * from './core-grpc-client';

@@ -9,10 +9,9 @@ import {
   type RequirementDetachedV1,
   type RequirementV1,
 } from '@testkase/contracts';
-import { eventually, freePort, NatsProbe, TestStack, type AppName } from '@testkase/testing';
+import { CoreGrpcClient, eventually, freePort, NatsProbe, TestStack, type AppName } from '@testkase/testing';
 
 import { expectedFields, type SimIssueState } from './expected-requirement';
-import { RequirementsGrpcClient } from './grpc-client';
 import { metric } from './metrics';
 import type { ProjectLink } from './project-link';
 import { allRequirements, upsertedEvents } from './requirements-api';
@@ -36,7 +35,7 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
   let probe: NatsProbe;
   let main: SimProject;
   let mainConnection: string;
-  let grpc: RequirementsGrpcClient;
+  let grpc: CoreGrpcClient;
   const MAIN = 'tk-main';
   const SEEDED = 2_500;
   const DEFECTS = 25;
@@ -87,7 +86,7 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
       },
     });
     link = await options.link(stack);
-    grpc = new RequirementsGrpcClient(`127.0.0.1:${grpcPort}`, stack.coreToken);
+    grpc = new CoreGrpcClient('requirements', `127.0.0.1:${grpcPort}`, stack.coreToken);
     probe = await NatsProbe.connect(stack.environment.natsUrl, stack.environment.natsPrefix);
     main = await createSimProject(stack.url('gitlab-sim'), {
       issues: {

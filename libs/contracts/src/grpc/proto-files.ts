@@ -9,10 +9,12 @@ const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
 export const GRPC_SERVICES = {
   connection: {
     package: 'testkase.gitlab.connection.v1',
+    service: 'ConnectionService',
     protoPath: path.join(PROTO_DIR, 'connection.proto'),
   },
   requirements: {
     package: 'testkase.gitlab.requirements.v1',
+    service: 'RequirementService',
     protoPath: path.join(PROTO_DIR, 'requirements.proto'),
   },
 } as const;
