@@ -192,6 +192,33 @@ describe('control API, demo seed and service endpoints', () => {
         }),
       });
       expect(bad.status).toBe(404);
+      const post = (payload: unknown) =>
+        fetch(`${t.url}/__sim/projects/${enc(project)}/issues/edits`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+        });
+      const tooMany = Array.from({ length: 10_001 }, () => ({ iid: second!.iid, title: 'Too many' }));
+      for (const malformed of [
+        { as: 'dev-alice', edits: 'not a list' },
+        { as: 'dev-alice', edits: [] },
+        { as: 'dev-alice', edits: tooMany },
+        { as: 'dev-alice', edits: [{ iid: second!.iid, title: 'Fine' }, { title: 'no iid' }] },
+        { as: 'dev-alice', edits: [{ iid: 'one', title: 'Not a number' }] },
+        { as: 'dev-alice', edits: [null] },
+      ]) {
+        const answer = await post(malformed);
+        expect({ payload: JSON.stringify(malformed).slice(0, 80), status: answer.status }).toEqual({
+          payload: JSON.stringify(malformed).slice(0, 80),
+          status: 400,
+        });
+      }
+      const stillUnchanged = await t.api<{ title: string }>(
+        'GET',
+        `/projects/${enc(project)}/issues/${second!.iid}`,
+        { token: 'glpat-sim-developer-0000000002' },
+      );
+      expect(stillUnchanged.body.title).toBe('Edit me 2');
       const unchanged = await t.api<{ title: string }>(
         'GET',
         `/projects/${enc(project)}/issues/${second!.iid}`,

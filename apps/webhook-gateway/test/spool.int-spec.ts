@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import { Client } from 'pg';
 
@@ -127,6 +127,29 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
     await gateway.forget(forgotten.connectionId);
     await eventually(async () => expect(await snapshotStates()).not.toHaveProperty(forgotten.connectionId));
     expect(JSON.stringify(await snapshotStates())).not.toContain('whsec_');
+    // Rows nobody should trust: an entry filed under another connection's id, and a malformed one.
+    const impostor = { connectionId: randomUUID(), secret: 'impostor-secret' };
+    const malformed = { connectionId: randomUUID(), secret: 'malformed-secret' };
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const entry = (connectionId: string, secret: string) => ({
+        connectionId,
+        projectId: 'project-x',
+        state: 'active',
+        secretSha256: createHash('sha256').update(secret).digest('hex'),
+        signed: false,
+        updatedAt: new Date().toISOString(),
+      });
+      await client.query('INSERT INTO gateway.verifiers (connection_id, entry) VALUES ($1, $2), ($3, $4)', [
+        impostor.connectionId,
+        entry(connection.connectionId, impostor.secret),
+        malformed.connectionId,
+        { ...entry(malformed.connectionId, malformed.secret), secretSha256: 'not-a-hash' },
+      ]);
+    } finally {
+      await client.end();
+    }
 
     await nats.pause();
     let restartedAnswer;
@@ -140,6 +163,9 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
       expect((await gateway.deliver(gone, ISSUE)).status).toBe(401);
       expect((await gateway.deliver({ ...connection, secret: 'not-the-secret' }, ISSUE)).status).toBe(401);
       expect((await gateway.deliver(forgotten, ISSUE)).status).toBe(401);
+      expect((await gateway.deliver(impostor, ISSUE)).status).toBe(401);
+      expect((await gateway.deliver({ ...connection, secret: impostor.secret }, ISSUE)).status).toBe(401);
+      expect((await gateway.deliver(malformed, ISSUE)).status).toBe(401);
       // A signed hook's key lives only in connection-service's database: it cannot be checked now.
       expect((await gateway.deliver(signed, ISSUE)).status).toBe(503);
     } finally {
