@@ -13,14 +13,15 @@ const depConstraints = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   {
     sourceTag: 'type:app',
-    onlyDependOnLibsWithTags: ['type:contracts', 'type:platform', 'type:util', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:contracts', 'type:kit', 'type:platform', 'type:util', 'type:testing'],
   },
+  { sourceTag: 'type:kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:platform', 'type:util'] },
   { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
   {
     sourceTag: 'type:testing',
-    onlyDependOnLibsWithTags: ['type:contracts', 'type:platform', 'type:util', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:contracts', 'type:kit', 'type:platform', 'type:util', 'type:testing'],
   },
 ];
 

@@ -69,6 +69,16 @@ describe('module boundaries', () => {
       "import { STREAMS } from '@testkase/contracts';",
     ],
     [
+      'the platform importing the consumer kit',
+      'libs/platform/src/probe.ts',
+      "import { ConnectionProjection } from '@testkase/consumer-kit';",
+    ],
+    [
+      'the GitLab client importing the consumer kit',
+      'libs/gitlab/src/probe.ts',
+      "import { GitlabAccess } from '@testkase/consumer-kit';",
+    ],
+    [
       'one app importing another by relative path',
       'apps/defect-sync/src/probe.ts',
       "import { AppModule } from '../../requirement-sync/src/app.module';",
@@ -82,6 +92,16 @@ describe('module boundaries', () => {
       'an app importing platform, contracts and sync-rules',
       'apps/requirement-sync/src/probe.ts',
       "import { Outbox } from '@testkase/platform';\nimport { STREAMS } from '@testkase/contracts';\nimport { labelsToPriority } from '@testkase/sync-rules';",
+    ],
+    [
+      'an app importing the consumer kit',
+      'apps/defect-sync/src/probe.ts',
+      "import { ConnectionProjection } from '@testkase/consumer-kit';",
+    ],
+    [
+      'the consumer kit importing the platform, the GitLab client and contracts',
+      'libs/consumer-kit/src/probe.ts',
+      "import { Outbox } from '@testkase/platform';\nimport { parseIssueHook } from '@testkase/gitlab';\nimport { STREAMS } from '@testkase/contracts';",
     ],
     [
       'the platform importing contracts and util',

@@ -1,16 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import { ConsumerKitModule } from '@testkase/consumer-kit';
 import { natsFromConfig, PlatformModule, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from './config/config.token';
 import type { RequirementSyncConfig } from './config/requirement-sync.config';
-import { ConnectionEventsHandler } from './connections/connection-events.handler';
 import { ConnectionLifecycleService } from './connections/connection-lifecycle.service';
-import { ConnectionRepository } from './connections/connection.repository';
-import { CredentialsProvider } from './connections/credentials.provider';
-import { GitlabAccess } from './connections/gitlab-access.service';
+import { ConnectionRepository, LOCK_NAMESPACE } from './connections/connection.repository';
 import { SyncMetrics } from './metrics/sync.metrics';
 import { dataSourceSettings } from './persistence/data-source';
+import { SCHEMA } from './persistence/schema';
 import { RequirementRepository } from './requirements/requirement.repository';
 import { RequirementsController } from './requirements/requirements.controller';
 import { RequirementsGrpcController } from './requirements/requirements.grpc.controller';
@@ -37,6 +36,12 @@ export class AppModule {
           nats: natsFromConfig(config),
           outbox: true,
         }),
+        ConsumerKitModule.forRoot({
+          service: 'requirement-sync',
+          schema: SCHEMA,
+          config,
+          locks: LOCK_NAMESPACE,
+        }),
       ],
       controllers: [RequirementsController, RequirementsGrpcController],
       providers: [
@@ -44,14 +49,11 @@ export class AppModule {
         SyncMetrics,
         ConnectionRepository,
         RequirementRepository,
-        CredentialsProvider,
-        GitlabAccess,
         IssuePageWriter,
         BackfillRunner,
         SweepRunner,
         SyncScheduler,
         ConnectionLifecycleService,
-        ConnectionEventsHandler,
         IssueEventApplier,
         IssueEventBatcher,
         IssueEventsHandler,

@@ -25,3 +25,4 @@ export {
 } from './lib/ssrf/url-policy';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './lib/transport/request-handler';
 export { parseLinkHeader } from './lib/transport/link-pagination';
+export * from './lib/payloads';

@@ -22,6 +22,7 @@ import { CORE_API_TOKEN, CoreApiGuard } from './http/core-api.guard';
 import { ConsumerRegistry } from './messaging/consumer-registry';
 import { EventPublisher } from './messaging/event-publisher';
 import { Inbox } from './messaging/inbox';
+import { InboxOutbox } from './messaging/inbox-outbox';
 import { ensureStreams } from './messaging/jetstream-setup';
 import { NatsClient } from './messaging/nats-client';
 import { Outbox } from './messaging/outbox';
@@ -181,12 +182,13 @@ export class PlatformModule {
         },
         DatabaseConnector,
         { provide: Inbox, useFactory: () => new Inbox(database.schema) },
+        { provide: InboxOutbox, useFactory: () => new InboxOutbox(database.schema) },
         {
           provide: Outbox,
           useFactory: () => new Outbox(database.schema, `testkase-gitlab/${options.service}`),
         },
       );
-      exported.push(DataSource, DatabaseConnector, Inbox, Outbox);
+      exported.push(DataSource, DatabaseConnector, Inbox, InboxOutbox, Outbox);
     } else {
       providers.push({ provide: DataSource, useValue: null }, { provide: DatabaseConnector, useValue: null });
     }

@@ -8,10 +8,12 @@ import { defineEvent, HEADERS, STREAMS } from '@testkase/contracts';
 import { ValidationError } from '@testkase/util';
 
 import {
+  buildCloudEvent,
   createDataSource,
   ensureStreams,
   EventPublisher,
   Inbox,
+  InboxOutbox,
   JetStreamConsumer,
   MessagingTablesMigrationV1,
   MetricsRegistry,
@@ -19,6 +21,7 @@ import {
   Outbox,
   OutboxRelay,
   runMigrations,
+  sqlOf,
   type InboundMessage,
 } from '../src';
 import { eventually, freshDatabase, memoryLogger, NATS_URL, uniqueName } from './helpers';
@@ -244,6 +247,47 @@ describe('messaging against the real NATS and Postgres', () => {
     expect(await inbox.once(dataSource, 'test-consumer', 'event-2', async () => undefined)).toBe(true);
     const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM ${SCHEMA}.effects`);
     expect(count).toBe(1);
+  });
+
+  it('claims and stages in one statement: a second claim of an event id is a duplicate', async () => {
+    const ledger = new InboxOutbox(SCHEMA);
+    const StagedEvent = defineEvent<{ n: number }>('integration.test.staged');
+    const event = buildCloudEvent('test', StagedEvent, { n: 7 });
+    const staged = await dataSource.transaction((tx) =>
+      ledger.claimAndStage(
+        sqlOf(tx),
+        'ledger-consumer',
+        ['d-1', 'd-2'],
+        [{ subject: StagedEvent.subject, event }],
+      ),
+    );
+    expect([...staged].sort()).toEqual(['d-1', 'd-2']);
+    const again = await dataSource.transaction((tx) =>
+      ledger.claimAndStage(sqlOf(tx), 'ledger-consumer', ['d-2', 'd-3'], []),
+    );
+    expect([...again]).toEqual(['d-3']);
+    const rows = await dataSource.query(`SELECT subject, payload FROM ${SCHEMA}.outbox WHERE event_id = $1`, [
+      event.id,
+    ]);
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0].payload)).toMatchObject({ id: event.id, data: { n: 7 } });
+  });
+
+  it("purges the schema's inbox entries past their retention on the relay's leader, and keeps the rest", async () => {
+    await dataSource.query(
+      `INSERT INTO ${SCHEMA}.inbox (consumer, event_id, processed_at)
+       VALUES ('retention', 'old', now() - interval '31 days'), ('retention', 'recent', now() - interval '29 days')`,
+    );
+    const relay = new OutboxRelay({ databaseUrl: database.url, schema: SCHEMA }, nats, logger, metrics);
+    relays.push(relay);
+    relay.start();
+    await eventually(async () => {
+      const rows = await dataSource.query(
+        `SELECT event_id FROM ${SCHEMA}.inbox WHERE consumer = 'retention' ORDER BY event_id`,
+      );
+      expect(rows.map((row: { event_id: string }) => row.event_id)).toEqual(['recent']);
+    });
+    await relay.stop();
   });
 
   it('publishes exactly the committed outbox events, in order, and none from a rolled-back transaction', async () => {

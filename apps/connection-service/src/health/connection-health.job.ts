@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DataSource, type EntityManager } from 'typeorm';
 
 import type { GitlabClient, GitlabHook } from '@testkase/gitlab';
-import { Inbox, LOGGER, MetricsRegistry, type Logger } from '@testkase/platform';
+import { LOGGER, MetricsRegistry, type Logger } from '@testkase/platform';
 import { isAppError } from '@testkase/util';
 
 import type { ConnectionConfig } from '../config/connection-service.config';
@@ -19,7 +19,6 @@ import type { ConnectionEntity } from '../persistence/entities/connection.entity
 import { CONNECTION_CONFIG } from '../shared/tokens';
 
 const BATCH = 50;
-const INBOX_PURGE_INTERVAL_MS = 60 * 60_000;
 const isAuthFailure = (error: unknown) =>
   isAppError(error) && (error.code === 'AUTH_FAILED' || error.code === 'TOKEN_EXPIRED');
 const toDate = (value: string | null | undefined): Date | null => (value ? new Date(value) : null);
@@ -35,7 +34,6 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private stopped = false;
-  private lastInboxPurge = 0;
   private readonly checks;
 
   constructor(
@@ -48,7 +46,6 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
     private readonly verifiers: VerifierStore,
     private readonly verifierSync: VerifierSync,
     private readonly state: ConnectionStateWriter,
-    private readonly inbox: Inbox,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsRegistry,
   ) {
@@ -78,21 +75,12 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
 
   /** Checks every connection that is due. Returns how many this replica checked. */
   async runDue(): Promise<number> {
-    await this.purgeInbox();
     let checked = 0;
     for (const id of await this.repository.dueForHealthCheck(this.config.HEALTH_CHECK_INTERVAL, BATCH)) {
       if (this.stopped) break;
       if (await this.checkOne(id)) checked += 1;
     }
     return checked;
-  }
-
-  /** Processed-event ids are kept 30 days (longer than any redelivery), then dropped. */
-  private async purgeInbox(): Promise<void> {
-    if (Date.now() - this.lastInboxPurge < INBOX_PURGE_INTERVAL_MS) return;
-    this.lastInboxPurge = Date.now();
-    const removed = await this.inbox.purge(this.dataSource);
-    if (removed > 0) this.logger.info({ removed }, 'old inbox entries purged');
   }
 
   /** @returns false when the connection was not due, gone, or locked by someone else */

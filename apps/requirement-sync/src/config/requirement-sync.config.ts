@@ -1,23 +1,13 @@
-import { IsIn, IsInt, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 
-import { CoreServiceConfig, ToDurationMs, ToInteger } from '@testkase/platform/config';
-
-export const RATE_LIMIT_PRESETS = ['auto', 'gitlab.com', 'self-managed'] as const;
-export type RateLimitPreset = (typeof RATE_LIMIT_PRESETS)[number];
+import { GitlabConsumerConfig } from '@testkase/consumer-kit/config';
+import { ToDurationMs, ToInteger } from '@testkase/platform/config';
 
 /** Environment of requirement-sync (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
-export class RequirementSyncConfig extends CoreServiceConfig {
+export class RequirementSyncConfig extends GitlabConsumerConfig {
   override PORT = 3002;
 
   override GRPC_PORT = 5002;
-
-  /**
-   * Client-side request budget per token: `gitlab.com` (2,000/min), `self-managed` (none: GitLab's
-   * throttles ship disabled), or `auto` (gitlab.com for gitlab.com, self-managed otherwise). GitLab's
-   * own RateLimit-* and Retry-After headers are honoured in every case.
-   */
-  @IsIn(RATE_LIMIT_PRESETS)
-  GITLAB_RATE_LIMITS: RateLimitPreset = 'auto';
 
   /** Incremental reconciliation of `webhook_managed` connections (`5m`). */
   @Min(1_000)
@@ -62,26 +52,6 @@ export class RequirementSyncConfig extends CoreServiceConfig {
   @IsInt({ message: 'must be a duration such as 2s or 2000 (ms)' })
   @ToDurationMs()
   BACKFILL_PROGRESS_INTERVAL = 2_000;
-
-  /** After GitLab refused a token, wait this long before trying it again without a new connect event. */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 10m or 600000 (ms)' })
-  @ToDurationMs()
-  AUTH_RETRY_INTERVAL: number = 10 * 60_000;
-
-  /** How long fetched credentials stay in memory (`60s`). Never written anywhere. */
-  @Min(0)
-  @Max(3_600_000)
-  @IsInt({ message: 'must be a duration such as 60s or 60000 (ms)' })
-  @ToDurationMs()
-  CREDENTIALS_CACHE_TTL = 60_000;
-
-  /** Timeout of the credentials request to connection-service (`3s`). */
-  @Min(100)
-  @Max(60_000)
-  @IsInt({ message: 'must be a duration such as 3s or 3000 (ms)' })
-  @ToDurationMs()
-  CREDENTIALS_TIMEOUT = 3_000;
 
   /** GitLab issue events in hand at once per replica and consumer (they are written in batches). */
   @Min(1)

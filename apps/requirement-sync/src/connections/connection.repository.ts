@@ -1,18 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-import type { ConnectionConnectedV1, ConnectionDisconnectedV1 } from '@testkase/contracts';
-
-import { onlyRow } from '../persistence/first-row';
 import { SCHEMA } from '../persistence/schema';
-import { normaliseInstanceUrl } from '../requirements/requirement-mapping';
 import type { ConnectionRecord } from './connection.record';
 
 const T = `"${SCHEMA}".connections`;
 
 export type SyncJobKind = 'backfill' | 'full' | 'incremental';
 
-/** Advisory lock namespaces (two-int keys never collide with the outbox relay's one-bigint key). */
+/** Advisory lock namespaces of requirement-sync (the consumer kit's gate and job leases). */
 export const LOCK_NAMESPACE = {
   /** Held, shared, by every transaction that writes a connection's requirements; exclusively by (dis)connect. */
   gate: 7301,
@@ -20,132 +16,26 @@ export const LOCK_NAMESPACE = {
   job: 7302,
 } as const;
 
-/** SQL of requirement_sync.connections. Every method runs in the caller's transaction. */
+/**
+ * SQL of this service's sync progress, kept in the columns it adds to the kit's connection
+ * projection (requirement_sync.connections). Every method runs in the caller's transaction.
+ */
 @Injectable()
 export class ConnectionRepository {
-  /** Waits until no (dis)connect is changing this connection, and keeps it so until commit. */
-  async enterGate(tx: EntityManager, connectionId: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [
-      LOCK_NAMESPACE.gate,
-      connectionId,
-    ]);
-  }
-
-  /** Waits until no transaction writes this connection's requirements, and keeps them out until commit. */
-  async closeGate(tx: EntityManager, connectionId: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NAMESPACE.gate, connectionId]);
-  }
-
-  async find(tx: EntityManager, connectionId: string): Promise<ConnectionRecord | null> {
-    const rows: ConnectionRecord[] = await tx.query(`SELECT * FROM ${T} WHERE connection_id = $1::uuid`, [
-      connectionId,
-    ]);
-    return rows[0] ?? null;
-  }
-
   /**
-   * Records a `connected` event unless the projection already saw a later state change. A connection
-   * that was unknown or disconnected starts with a pending backfill; an active one (its token or
-   * settings were updated) keeps its progress and is retried if GitLab had refused its token.
-   * Returns the connection as stored, and whether the event applied.
+   * After a `connected` event: a connection that was unknown or disconnected (`fresh`) starts over
+   * with a pending backfill; an active one keeps its progress, and a failed backfill is retried.
    */
-  async applyConnected(
-    tx: EntityManager,
-    event: ConnectionConnectedV1,
-  ): Promise<{ connection: ConnectionRecord; applied: boolean; fresh: boolean }> {
-    const existing = await this.find(tx, event.connectionId);
-    const at = new Date(event.connectedAt);
-    if (existing && existing.state_changed_at > at)
-      return { connection: existing, applied: false, fresh: false };
-    const fresh = !existing || existing.state === 'disconnected';
-    const rows: ConnectionRecord[] = await tx.query(
-      `INSERT INTO ${T} AS c (connection_id, project_id, instance_url, gitlab_project_id, project_path, project_web_url,
-          mode, token_user_id, state, state_changed_at)
-       VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, 'active', $9)
-       ON CONFLICT (connection_id) DO UPDATE SET
-          project_id = excluded.project_id,
-          instance_url = excluded.instance_url,
-          gitlab_project_id = excluded.gitlab_project_id,
-          project_path = excluded.project_path,
-          project_web_url = excluded.project_web_url,
-          mode = excluded.mode,
-          token_user_id = excluded.token_user_id,
-          state = 'active',
-          state_changed_at = excluded.state_changed_at,
-          auth_failed_at = NULL,
-          backfill_state = CASE WHEN $10 THEN 'pending' WHEN c.backfill_state = 'failed' THEN 'running' ELSE c.backfill_state END,
-          backfill_cursor = CASE WHEN $10 THEN NULL ELSE c.backfill_cursor END,
-          backfill_imported = CASE WHEN $10 THEN 0 ELSE c.backfill_imported END,
-          backfill_expected = CASE WHEN $10 THEN NULL ELSE c.backfill_expected END,
-          backfill_started_at = CASE WHEN $10 THEN NULL ELSE c.backfill_started_at END,
-          backfill_finished_at = CASE WHEN $10 THEN NULL ELSE c.backfill_finished_at END,
-          watermark = CASE WHEN $10 THEN NULL ELSE c.watermark END,
-          last_reconciled_at = CASE WHEN $10 THEN NULL ELSE c.last_reconciled_at END,
-          last_full_sweep_at = CASE WHEN $10 THEN NULL ELSE c.last_full_sweep_at END,
-          full_sweep_requested_at = CASE WHEN $10 THEN NULL ELSE c.full_sweep_requested_at END,
-          updated_at = now()
-       RETURNING *`,
-      [
-        event.connectionId,
-        event.projectId,
-        normaliseInstanceUrl(event.instanceUrl),
-        event.gitlabProjectId,
-        event.projectPath,
-        event.projectWebUrl.replace(/\/+$/, ''),
-        event.mode,
-        event.tokenUserId,
-        at,
-        fresh,
-      ],
-    );
-    return { connection: onlyRow(rows, 'connection upsert'), applied: true, fresh };
-  }
-
-  /**
-   * Records a `disconnected` event unless the projection saw a later state change; an unknown
-   * connection is remembered as disconnected so that a late `connected` cannot revive it.
-   */
-  async applyDisconnected(
-    tx: EntityManager,
-    event: ConnectionDisconnectedV1,
-  ): Promise<{ connection: ConnectionRecord; applied: boolean }> {
-    const existing = await this.find(tx, event.connectionId);
-    const at = new Date(event.disconnectedAt);
-    if (existing && existing.state_changed_at > at) return { connection: existing, applied: false };
-    const rows: ConnectionRecord[] = await tx.query(
-      `INSERT INTO ${T} AS c (connection_id, project_id, instance_url, gitlab_project_id, project_path, project_web_url,
-          mode, state, state_changed_at)
-       VALUES ($1::uuid, $2, $3, $4, '', '', 'webhook_managed', 'disconnected', $5)
-       ON CONFLICT (connection_id) DO UPDATE SET state = 'disconnected', state_changed_at = excluded.state_changed_at,
-          updated_at = now()
-       RETURNING *`,
-      [
-        event.connectionId,
-        event.projectId,
-        normaliseInstanceUrl(event.instanceUrl),
-        event.gitlabProjectId,
-        at,
-      ],
-    );
-    return { connection: onlyRow(rows, 'connection upsert'), applied: true };
-  }
-
-  /** Other active connections of the same TestKase project (a missed `disconnected`). */
-  async othersActiveForProject(
-    tx: EntityManager,
-    projectId: string,
-    connectionId: string,
-  ): Promise<ConnectionRecord[]> {
-    return tx.query(
-      `SELECT * FROM ${T} WHERE project_id = $1 AND state = 'active' AND connection_id <> $2::uuid`,
-      [projectId, connectionId],
-    );
-  }
-
-  async markSuperseded(tx: EntityManager, connectionId: string, at: Date): Promise<void> {
+  async resetProgress(tx: EntityManager, connectionId: string, fresh: boolean): Promise<void> {
     await tx.query(
-      `UPDATE ${T} SET state = 'disconnected', state_changed_at = $2, updated_at = now() WHERE connection_id = $1::uuid`,
-      [connectionId, at],
+      fresh
+        ? `UPDATE ${T} SET backfill_state = 'pending', backfill_cursor = NULL, backfill_imported = 0,
+              backfill_expected = NULL, backfill_started_at = NULL, backfill_finished_at = NULL, watermark = NULL,
+              last_reconciled_at = NULL, last_full_sweep_at = NULL, full_sweep_requested_at = NULL, updated_at = now()
+            WHERE connection_id = $1::uuid`
+        : `UPDATE ${T} SET backfill_state = 'running', updated_at = now()
+            WHERE connection_id = $1::uuid AND backfill_state = 'failed'`,
+      [connectionId],
     );
   }
 
@@ -157,26 +47,6 @@ export class ConnectionRepository {
       [connectionId],
     );
     return count > 0;
-  }
-
-  /** Marks GitLab's refusal of the token; true when this is news (the first failure since it worked). */
-  async markAuthFailed(tx: EntityManager, connectionId: string): Promise<boolean> {
-    const [, count]: [unknown[], number] = await tx.query(
-      `UPDATE ${T} SET auth_failed_at = now(), updated_at = now()
-        WHERE connection_id = $1::uuid AND state = 'active' AND auth_failed_at IS NULL`,
-      [connectionId],
-    );
-    if (count > 0) return true;
-    // Still failing after a retry: refresh the timestamp so that the next retry waits again.
-    await tx.query(`UPDATE ${T} SET auth_failed_at = now() WHERE connection_id = $1::uuid`, [connectionId]);
-    return false;
-  }
-
-  async clearAuthFailed(tx: EntityManager, connectionId: string): Promise<void> {
-    await tx.query(
-      `UPDATE ${T} SET auth_failed_at = NULL, updated_at = now() WHERE connection_id = $1::uuid AND auth_failed_at IS NOT NULL`,
-      [connectionId],
-    );
   }
 
   /**

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { GitlabIssue } from '@testkase/gitlab';
+import {
+  parseIssueHook,
+  snapshotFromRestIssue,
+  type GitlabIssue,
+  type IssueSnapshot,
+} from '@testkase/gitlab';
 
-import { parseIssueHook } from '../webhooks/issue-hook.parser';
-import type { IssueSnapshot } from './issue-snapshot';
 import { issueWebUrl, normaliseInstanceUrl, toUpsertRow, type ProjectContext } from './requirement-mapping';
-import { snapshotFromRestIssue } from './rest-issue';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(path.join(__dirname, '../../test/fixtures/gitlab', name), 'utf8')) as T;

@@ -1,3 +1,5 @@
+import { normaliseInstanceUrl, type ProjectContext } from '@testkase/consumer-kit';
+import type { IssueSnapshot } from '@testkase/gitlab';
 import {
   findDefectMarker,
   issueStateToRequirementStatus,
@@ -8,18 +10,8 @@ import {
 } from '@testkase/sync-rules';
 
 import { descriptionHtml } from './description-html';
-import type { IssueSnapshot } from './issue-snapshot';
 
-/** Where a requirement's issue lives, and whose requirement it is. */
-export interface ProjectContext {
-  readonly connectionId: string;
-  /** TestKase project. */
-  readonly projectId: string;
-  readonly instanceUrl: string;
-  readonly gitlabProjectId: number;
-  /** The GitLab project's web URL: issue links are checked against it, relative links resolved. */
-  readonly projectWebUrl: string;
-}
+export { normaliseInstanceUrl, type ProjectContext };
 
 /** One issue mapped to requirement columns (the JSON row a batched upsert takes). */
 export interface RequirementUpsertRow {
@@ -39,12 +31,6 @@ export interface RequirementUpsertRow {
   readonly source: 'rest' | 'webhook';
   /** The defect id of a `<!-- testkase:defect:<id> -->` marker in the description. */
   readonly defect_id: string | null;
-}
-
-/** `https://GitLab.example.com/gitlab/` → `https://gitlab.example.com/gitlab`: one spelling per instance. */
-export function normaliseInstanceUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }
 
 const sameProjectUrl = (left: string, right: string): boolean =>

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
 import { REQUIREMENT_FIELDS, type RequirementField } from '@testkase/contracts';
+import type { Sql } from '@testkase/platform';
 
 import { SCHEMA } from '../persistence/schema';
-import type { Sql } from '../persistence/sql';
 import type { ProjectContext, RequirementUpsertRow } from './requirement-mapping';
 import type { RequirementRecord } from './requirement.record';
 

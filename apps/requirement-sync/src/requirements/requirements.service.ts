@@ -2,11 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 import { RequirementUpserted, type RequirementField, type RequirementV1 } from '@testkase/contracts';
-import { Outbox } from '@testkase/platform';
+import { onlyRow, Outbox } from '@testkase/platform';
 import { projectWebUrlFromIssueUrl, renderGitlabMarkdown } from '@testkase/sync-rules';
 import { AppError, ValidationError } from '@testkase/util';
 
-import { onlyRow } from '../persistence/first-row';
 import { SCHEMA } from '../persistence/schema';
 import type { PatchRequirementBody } from './dto/patch-requirement.dto';
 import { DEFAULT_PAGE_SIZE, type ListRequirementsQuery } from './dto/requirement-query.dto';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 
+import { GitlabAccess, type JobLease } from '@testkase/consumer-kit';
 import { BackfillProgressReported, type BackfillProgressReportedV1 } from '@testkase/contracts';
 import type { GitlabClient } from '@testkase/gitlab';
 import { buildCloudEvent, LOGGER, Outbox, type Logger, type OutboxMessage } from '@testkase/platform';
@@ -8,13 +9,11 @@ import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 import type { ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository } from '../connections/connection.repository';
-import { GitlabAccess } from '../connections/gitlab-access.service';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import { EVENT_SOURCE } from '../requirements/requirement-events';
 import type { RequirementUpsertRow } from '../requirements/requirement-mapping';
 import { writeInBatches } from './batched-writes';
 import { IssuePageWriter, type MappedPage } from './issue-page.writer';
-import type { JobLease } from './job-lease';
 import { prefetch } from './prefetch';
 
 /** Every issue of the project, open and closed, oldest first (stable under offset pagination too). */

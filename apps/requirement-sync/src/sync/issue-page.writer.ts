@@ -1,17 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-import type { GitlabIssue } from '@testkase/gitlab';
-import { Outbox, type OutboxMessage } from '@testkase/platform';
+import { ConnectionProjection } from '@testkase/consumer-kit';
+import { snapshotFromRestIssue, type GitlabIssue } from '@testkase/gitlab';
+import { Outbox, sqlOf, type OutboxMessage } from '@testkase/platform';
 
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
-import { ConnectionRepository } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
-import { sqlOf } from '../persistence/sql';
 import { requirementEvents, type ChangeCounts } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
 import { RequirementRepository } from '../requirements/requirement.repository';
-import { snapshotFromRestIssue } from '../requirements/rest-issue';
 
 /** A page of REST issues, mapped (the CPU part, done while the previous page is being written). */
 export interface MappedPage {
@@ -26,7 +24,7 @@ export interface MappedPage {
 @Injectable()
 export class IssuePageWriter {
   constructor(
-    private readonly connections: ConnectionRepository,
+    private readonly connections: ConnectionProjection,
     private readonly requirements: RequirementRepository,
     private readonly outbox: Outbox,
     private readonly metrics: SyncMetrics,
@@ -75,7 +73,7 @@ export class IssuePageWriter {
   /** Enters the connection's gate and checks it is still active with the same state as at the job's start. */
   async stillCurrent(tx: EntityManager, connection: ConnectionRecord): Promise<boolean> {
     await this.connections.enterGate(tx, connection.connection_id);
-    const current = await this.connections.find(tx, connection.connection_id);
+    const current = await this.connections.find<ConnectionRecord>(tx, connection.connection_id);
     return (
       current !== null &&
       current.state === 'active' &&

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
+import { GitlabAccess, type JobLease } from '@testkase/consumer-kit';
 import { ReconciliationReported, type ReconciliationReportedV1 } from '@testkase/contracts';
 import type { GitlabClient, IssueListQuery } from '@testkase/gitlab';
 import { buildCloudEvent, LOGGER, Outbox, type Logger } from '@testkase/platform';
@@ -9,7 +10,6 @@ import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 import type { ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository } from '../connections/connection.repository';
-import { GitlabAccess } from '../connections/gitlab-access.service';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import {
   asOutcomes,
@@ -21,7 +21,6 @@ import { RequirementRepository } from '../requirements/requirement.repository';
 import { ALL_ISSUES_QUERY } from './backfill.runner';
 import { writeInBatches } from './batched-writes';
 import { IssuePageWriter, type MappedPage } from './issue-page.writer';
-import type { JobLease } from './job-lease';
 import { prefetch } from './prefetch';
 
 export type SweepKind = ReconciliationReportedV1['kind'];

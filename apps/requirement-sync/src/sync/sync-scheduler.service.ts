@@ -4,18 +4,25 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 
+import {
+  ConnectionJobScheduler,
+  ConnectionProjection,
+  GitlabAccess,
+  type ConnectionJobs,
+  type DueJob,
+  type JobLease,
+} from '@testkase/consumer-kit';
 import { LOGGER, type Logger } from '@testkase/platform';
-import { isAppError, jitteredBackoff, withTimeout } from '@testkase/util';
+import { isAppError } from '@testkase/util';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
-import { ConnectionRepository, type SyncJobKind } from '../connections/connection.repository';
-import { GitlabAccess, isAuthFailure } from '../connections/gitlab-access.service';
+import type { ConnectionRecord } from '../connections/connection.record';
+import { ConnectionRepository, LOCK_NAMESPACE, type SyncJobKind } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import { BackfillRunner } from './backfill.runner';
-import { JobLease } from './job-lease';
 import { SweepRunner } from './sweep.runner';
 
 /** GitLab will not let this token read the project: retrying soon will not help. */
@@ -27,135 +34,90 @@ const PERMANENT_CODES = new Set([
 ]);
 
 /**
- * Runs backfills and sweeps. Every replica looks for due work each tick; a job runs only where
- * its connection's {@link JobLease} could be taken, so each runs once across all replicas. A
- * failed job is retried with backoff; a refused token is reported and left until it changes.
+ * Backfills and sweeps, run by the consumer kit's per-connection scheduler: once across all
+ * replicas, retried with backoff, a refused token reported and left until it changes. A backfill
+ * GitLab will never allow (no such project, too little access) is recorded as failed.
  */
 @Injectable()
-export class SyncScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly backoff = new Map<string, { until: number; failures: number }>();
-  private readonly abort = new AbortController();
-  private timer?: NodeJS.Timeout;
-  private ticking = false;
-  private stopped = false;
+export class SyncScheduler
+  implements ConnectionJobs<SyncJobKind>, OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private readonly scheduler: ConnectionJobScheduler<SyncJobKind>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
+    access: GitlabAccess,
+    private readonly projection: ConnectionProjection,
     private readonly connections: ConnectionRepository,
     private readonly backfill: BackfillRunner,
     private readonly sweeps: SweepRunner,
-    private readonly access: GitlabAccess,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.scheduler = new ConnectionJobScheduler(
+      'requirement-sync',
+      dataSource,
+      this,
+      {
+        tickMs: config.SYNC_SCHEDULER_TICK,
+        concurrency: config.SYNC_JOB_CONCURRENCY,
+        lockNamespace: LOCK_NAMESPACE.job,
+      },
+      access,
+      logger,
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(this.config.SYNC_SCHEDULER_TICK);
+    this.scheduler.start();
   }
 
   /** Looks for work now (after a connect, a resync request, or a finished job). */
   wake(): void {
-    this.schedule(0);
+    this.scheduler.wake();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
+  due(tx: EntityManager, connectionId?: string): Promise<Array<DueJob<SyncJobKind>>> {
+    return this.connections.due(
+      tx,
+      {
+        reconcileMs: this.config.RECONCILE_INTERVAL,
+        reconcileManualMs: this.config.RECONCILE_INTERVAL_MANUAL,
+        fullSweepMs: this.config.FULL_SWEEP_INTERVAL,
+        retryMs: this.config.AUTH_RETRY_INTERVAL,
+      },
+      connectionId,
+    );
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
-    this.ticking = true;
-    try {
-      if (this.dataSource.isInitialized && this.running.size < this.config.SYNC_JOB_CONCURRENCY) {
-        const due = await this.connections.due(this.dataSource.manager, this.dueSettings());
-        const now = Date.now();
-        for (const { connectionId } of due) {
-          if (this.running.size >= this.config.SYNC_JOB_CONCURRENCY) break;
-          if (this.running.has(connectionId) || (this.backoff.get(connectionId)?.until ?? 0) > now) continue;
-          const job = this.runJob(connectionId).finally(() => {
-            this.running.delete(connectionId);
-            this.wake();
-          });
-          this.running.set(connectionId, job);
-        }
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, 'looking for due sync jobs failed');
-    } finally {
-      this.ticking = false;
-      this.schedule(this.config.SYNC_SCHEDULER_TICK);
-    }
+  async run(lease: JobLease, { connectionId, job }: DueJob<SyncJobKind>, signal: AbortSignal): Promise<void> {
+    const connection = await lease.transaction((tx) =>
+      this.projection.find<ConnectionRecord>(tx, connectionId),
+    );
+    if (!connection || connection.state !== 'active') return;
+    if (job === 'backfill') await this.backfill.run(lease, connection, signal);
+    else await this.sweeps.run(lease, connection, job, signal);
   }
 
-  private dueSettings() {
-    return {
-      reconcileMs: this.config.RECONCILE_INTERVAL,
-      reconcileManualMs: this.config.RECONCILE_INTERVAL_MANUAL,
-      fullSweepMs: this.config.FULL_SWEEP_INTERVAL,
-      retryMs: this.config.AUTH_RETRY_INTERVAL,
-    };
-  }
-
-  private async runJob(connectionId: string): Promise<void> {
-    let lease: JobLease | null = null;
-    let job: SyncJobKind | undefined;
-    try {
-      lease = await JobLease.tryAcquire(this.dataSource, connectionId);
-      if (!lease) return; // another replica runs it
-      // Under the lease: another replica may have just done it.
-      const activeLease = lease;
-      job = (await lease.transaction((tx) => this.connections.due(tx, this.dueSettings(), connectionId)))[0]
-        ?.job;
-      if (!job) return;
-      const connection = await lease.transaction((tx) => this.connections.find(tx, connectionId));
-      if (!connection || connection.state !== 'active') return;
-      try {
-        if (job === 'backfill') await this.backfill.run(activeLease, connection, this.abort.signal);
-        else await this.sweeps.run(activeLease, connection, job, this.abort.signal);
-      } catch (error) {
-        if (job === 'backfill' && isAppError(error) && PERMANENT_CODES.has(error.code)) {
-          await this.backfill.fail(activeLease, connection, `${error.code}: ${error.message}`);
-        }
-        throw error;
-      }
-      this.backoff.delete(connectionId);
-    } catch (error) {
-      await this.onJobFailure(connectionId, job, error);
-    } finally {
-      await lease?.release().catch(() => undefined);
-    }
-  }
-
-  private async onJobFailure(
-    connectionId: string,
-    job: SyncJobKind | undefined,
+  async onFailure(
+    lease: JobLease,
+    { connectionId, job }: DueJob<SyncJobKind>,
     error: unknown,
   ): Promise<void> {
     if (isAppError(error)) this.metrics.gitlabErrors.inc({ code: error.code });
-    if (job && job !== 'backfill') this.metrics.reconciliations.inc({ kind: job, result: 'failed' });
-    const failures = (this.backoff.get(connectionId)?.failures ?? 0) + 1;
-    let delay = jitteredBackoff(failures, 1_000, 5 * 60_000, 500);
-    if (isAuthFailure(error)) {
-      await this.access.reportAuthFailure(connectionId, error).catch((reportError: unknown) => {
-        this.logger.error({ err: reportError, connectionId }, 'could not record the token refusal');
-      });
-    } else if (isAppError(error) && error.code === 'NOT_CONNECTED') {
-      delay = Math.max(delay, 60_000);
-    } else if (isAppError(error) && error.retryAfterMs !== undefined) {
-      delay = Math.max(delay, error.retryAfterMs);
+    if (job !== 'backfill') {
+      this.metrics.reconciliations.inc({ kind: job, result: 'failed' });
+      return;
     }
-    this.backoff.set(connectionId, { until: Date.now() + delay, failures });
-    this.logger.warn({ err: error, connectionId, job, retryInMs: delay }, 'sync job failed');
+    if (!isAppError(error) || !PERMANENT_CODES.has(error.code)) return;
+    const connection = await lease.transaction((tx) =>
+      this.projection.find<ConnectionRecord>(tx, connectionId),
+    );
+    if (connection) await this.backfill.fail(lease, connection, `${error.code}: ${error.message}`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.abort.abort();
-    await withTimeout(Promise.allSettled([...this.running.values()]), 5_000);
+    await this.scheduler.stop();
   }
 }

@@ -1,36 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { HEADERS } from '@testkase/contracts';
-import { outboxChannel, type OutboxMessage } from '@testkase/platform';
+import { ConnectionProjection } from '@testkase/consumer-kit';
+import type { IssueSnapshot } from '@testkase/gitlab';
+import { InboxOutbox, inPooledTransaction, type OutboxMessage, type Sql } from '@testkase/platform';
 import { TransientError, ValidationError } from '@testkase/util';
 
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
-import { LOCK_NAMESPACE } from '../connections/connection.repository';
 import { SyncMetrics, type IssueEventOutcome } from '../metrics/sync.metrics';
-import { SCHEMA } from '../persistence/schema';
-import { inPooledTransaction, type Sql } from '../persistence/sql';
-import type { IssueSnapshot } from '../requirements/issue-snapshot';
 import { requirementEvents } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
 import type { RequirementRecord } from '../requirements/requirement.record';
 import { RequirementRepository, type UpsertOutcome } from '../requirements/requirement.repository';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const CLAIM_AND_STAGE = `
-  WITH claimed AS (
-    INSERT INTO "${SCHEMA}".inbox (consumer, event_id)
-    SELECT $1, event_id FROM unnest($2::text[]) AS event_id
-    ON CONFLICT DO NOTHING RETURNING event_id
-  ), staged AS (
-    INSERT INTO "${SCHEMA}".outbox (event_id, subject, headers, payload)
-    SELECT o.event_id, o.subject, o.headers, o.payload
-      FROM jsonb_to_recordset($3::jsonb) AS o(event_id uuid, subject text, headers jsonb, payload text)
-    RETURNING 1
-  )
-  SELECT ARRAY(SELECT event_id FROM claimed) AS claimed,
-         CASE WHEN EXISTS (SELECT 1 FROM staged) THEN pg_notify($4, '') END AS notified`;
 
 /** The inbox name of both issue-event consumers: a delivery is applied once whichever subject carried it. */
 export const ISSUE_EVENTS_INBOX = 'requirement-sync-issue-events';
@@ -89,20 +70,16 @@ function rounds(items: ReadonlyArray<{ index: number; row: RequirementUpsertRow 
 export class IssueEventApplier {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly connections: ConnectionProjection,
+    private readonly inboxOutbox: InboxOutbox,
     private readonly requirements: RequirementRepository,
     private readonly metrics: SyncMetrics,
   ) {}
 
-  /**
-   * @param connectionId a UUID (the caller checked it: it is written into the opening SQL)
-   */
+  /** @param connectionId a UUID (the caller checked it: it is written into the opening SQL) */
   async apply(connectionId: string, items: readonly IssueEventItem[]): Promise<IssueEventResult[]> {
-    if (!UUID.test(connectionId)) throw new Error(`not a connection id: ${connectionId}`);
-    // One round trip: BEGIN, the connection's gate (no disconnect in between), then its state as of
-    // after the gate (each statement of a multi-statement query takes its own snapshot).
-    const opening =
-      `SELECT pg_advisory_xact_lock_shared(${LOCK_NAMESPACE.gate}, hashtext('${connectionId}'));` +
-      ` SELECT * FROM "${SCHEMA}".connections WHERE connection_id = '${connectionId}'`;
+    // One round trip: BEGIN, the connection's gate (no disconnect in between), then its state.
+    const opening = this.connections.gateAndReadStatement(connectionId);
     return inPooledTransaction(this.dataSource, opening, async (sql, opened) => {
       const connection = opened[1]?.rows[0] as ConnectionRecord | undefined;
       if (!connection) {
@@ -147,7 +124,12 @@ export class IssueEventApplier {
 
     const toClaim = valid.filter((index) => results[index] === undefined);
     const eventIds = new Map(toClaim.map((index) => [index, itemAt(items, index).eventId]));
-    const claimed = await this.claimAndStage(sql, [...eventIds.values()], messages);
+    const claimed = await this.inboxOutbox.claimAndStage(
+      sql,
+      ISSUE_EVENTS_INBOX,
+      [...eventIds.values()],
+      messages,
+    );
     for (const [index, eventId] of eventIds) {
       results[index] = { outcome: claimed.has(eventId) ? (decided.get(index) ?? 'stale') : 'duplicate' };
     }
@@ -237,35 +219,5 @@ export class IssueEventApplier {
       if (ambiguous) results[index] = { askGitlab: 'two changes within the same second' };
       else decided.set(index, 'stale');
     }
-  }
-
-  /**
-   * In one statement: claims the event ids in the inbox (returning those not seen before) and
-   * stages the events in the outbox, with the NOTIFY its relay listens for. The same rows as the
-   * platform's Inbox.claim and Outbox.addMany write (this schema's `inbox` and `outbox` tables),
-   * in one round trip instead of three.
-   */
-  private async claimAndStage(
-    sql: Sql,
-    eventIds: readonly string[],
-    messages: readonly OutboxMessage[],
-  ): Promise<Set<string>> {
-    if (eventIds.length === 0 && messages.length === 0) return new Set();
-    const staged = messages.map((message) => ({
-      event_id: message.event.id,
-      subject: message.subject,
-      headers: {
-        [HEADERS.eventType]: message.event.type,
-        [HEADERS.eventId]: message.event.id,
-        ...message.headers,
-      },
-      payload: JSON.stringify(message.event),
-    }));
-    const [row] = await sql.rows<{ claimed: string[] }>(
-      CLAIM_AND_STAGE,
-      [ISSUE_EVENTS_INBOX, eventIds, JSON.stringify(staged), outboxChannel(SCHEMA)],
-      'requirement_sync_claim_and_stage_v1',
-    );
-    return new Set(row?.claimed ?? []);
   }
 }

@@ -1,27 +1,22 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+import { ConnectionProjection, GitlabAccess, gitlabDeliveryOf, isAuthFailure } from '@testkase/consumer-kit';
 import { gitlabEventsOfKind, STREAMS } from '@testkase/contracts';
+import { parseIssueHook, snapshotFromRestIssue, type IssueSnapshot } from '@testkase/gitlab';
 import { ConsumerRegistry, LOGGER, type InboundMessage, type Logger } from '@testkase/platform';
-import { isAppError, ValidationError } from '@testkase/util';
+import { isAppError } from '@testkase/util';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
-import { ConnectionRepository } from '../connections/connection.repository';
-import { GitlabAccess, isAuthFailure } from '../connections/gitlab-access.service';
 import { SyncMetrics, type IssueEventOutcome } from '../metrics/sync.metrics';
-import type { IssueSnapshot } from '../requirements/issue-snapshot';
-import { snapshotFromRestIssue } from '../requirements/rest-issue';
 import type { IssueEventItem } from './issue-event.applier';
 import { IssueEventBatcher } from './issue-event.batcher';
-import { parseIssueHook } from './issue-hook.parser';
 
 export const ISSUE_EVENTS_CONSUMERS = {
   issue: 'requirement-sync-issues',
   work_item: 'requirement-sync-work-items',
 } as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Real time: GitLab issue events (and work item events of type Issue) from the gateway. Each
@@ -34,7 +29,7 @@ export class IssueEventsHandler implements OnModuleInit {
   constructor(
     private readonly consumers: ConsumerRegistry,
     private readonly dataSource: DataSource,
-    private readonly connections: ConnectionRepository,
+    private readonly connections: ConnectionProjection,
     private readonly batcher: IssueEventBatcher,
     private readonly access: GitlabAccess,
     private readonly metrics: SyncMetrics,
@@ -67,15 +62,14 @@ export class IssueEventsHandler implements OnModuleInit {
   }
 
   private async process(message: InboundMessage): Promise<IssueEventOutcome> {
-    const connectionId = message.subject.split('.')[2] ?? '';
-    if (!UUID.test(connectionId)) throw new ValidationError(`subject ${message.subject} names no connection`);
-    const parsed = parseIssueHook(message.json());
+    const { connectionId, eventId, body } = gitlabDeliveryOf(message);
+    const parsed = parseIssueHook(body);
     if (parsed.kind === 'other_work_item') {
       this.metrics.workItemsSkipped.inc({ type: parsed.type });
       return 'work_item_skipped';
     }
     const item: IssueEventItem = {
-      eventId: message.msgId ?? `${message.subject}#${message.streamSequence}`,
+      eventId,
       iid: parsed.iid,
       projectIds: parsed.projectIds,
       snapshot: parsed.snapshot,

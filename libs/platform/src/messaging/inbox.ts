@@ -41,16 +41,23 @@ export class Inbox {
     });
   }
 
-  /** Deletes entries older than the retention, in batches. Returns how many were removed. */
-  async purge(dataSource: DataSource, retentionDays = INBOX_RETENTION_DAYS, batch = 10_000): Promise<number> {
+  /**
+   * Deletes entries older than the retention, in batches, through `execute` (a statement runner that
+   * resolves to the rows affected). Returns how many were removed. The outbox relay's leader runs it
+   * for every service, so no app schedules it itself.
+   */
+  async purge(
+    execute: (text: string, values: unknown[]) => Promise<number>,
+    retentionDays = INBOX_RETENTION_DAYS,
+    batch = 10_000,
+  ): Promise<number> {
     let removed = 0;
     for (;;) {
-      const result: [unknown[], number] = await dataSource.query(
+      const count = await execute(
         `DELETE FROM ${this.table} WHERE ctid IN (
            SELECT ctid FROM ${this.table} WHERE processed_at < now() - make_interval(days => $1) LIMIT $2)`,
         [retentionDays, batch],
       );
-      const count = result[1] ?? 0;
       removed += count;
       if (count < batch) return removed;
     }

@@ -5,6 +5,7 @@ import { assertIdentifier } from '../database/data-source.factory';
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
 import { EventPublisher } from './event-publisher';
+import { Inbox, INBOX_RETENTION_DAYS } from './inbox';
 import { LeaderRelay } from './leader-relay';
 import type { NatsClient } from './nats-client';
 import { outboxChannel } from './outbox';
@@ -18,6 +19,8 @@ export interface OutboxRelaySettings {
   pollIntervalMs?: number;
   /** How long published rows are kept for inspection. */
   retentionDays?: number;
+  /** How long the schema's inbox remembers processed event ids (default 30 days). */
+  inboxRetentionDays?: number;
   applicationName?: string;
 }
 
@@ -39,6 +42,7 @@ interface OutboxRow {
 export class OutboxRelay extends LeaderRelay {
   private readonly publisher: EventPublisher;
   private readonly table: string;
+  private readonly inbox: Inbox;
   private readonly batchSize: number;
   private readonly published;
   private readonly lag;
@@ -64,6 +68,7 @@ export class OutboxRelay extends LeaderRelay {
     );
     this.publisher = new EventPublisher(nats);
     this.table = `"${assertIdentifier(settings.schema)}".outbox`;
+    this.inbox = new Inbox(settings.schema);
     this.batchSize = settings.batchSize ?? 500;
     this.published = metrics.counter('outbox_published_total', 'Outbox events published to JetStream');
     this.lag = metrics.histogram(
@@ -116,12 +121,22 @@ export class OutboxRelay extends LeaderRelay {
     return rows.length < this.batchSize ? 'idle' : 'again';
   }
 
+  /**
+   * Every 10 minutes, on the leader only: published outbox rows past their retention, and inbox
+   * entries past theirs (30 days, far longer than any redelivery or replay), so every service's
+   * schema stays bounded without a job of its own.
+   */
   private async purgeOld(client: Client): Promise<void> {
     if (Date.now() - this.lastPurge < 10 * 60_000) return;
     this.lastPurge = Date.now();
     await client.query(`DELETE FROM ${this.table} WHERE published_at < now() - make_interval(days => $1)`, [
       this.settings.retentionDays ?? 7,
     ]);
+    const removed = await this.inbox.purge(
+      async (text, values) => (await client.query(text, values)).rowCount ?? 0,
+      this.settings.inboxRetentionDays ?? INBOX_RETENTION_DAYS,
+    );
+    if (removed > 0) this.logger.info({ removed, schema: this.settings.schema }, 'old inbox entries purged');
   }
 
   /** Number of rows not yet published (for metrics and readiness details), when leading. */

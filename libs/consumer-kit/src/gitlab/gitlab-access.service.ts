@@ -1,7 +1,6 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
-import { ConnectionAuthFailed } from '@testkase/contracts';
+import { ConnectionAuthFailed, type ConnectionCredentials } from '@testkase/contracts';
 import {
   createGitlabClient,
   GITLAB_COM_RATE_LIMITS,
@@ -9,13 +8,12 @@ import {
   type GitlabClient,
   type GitlabRateLimits,
 } from '@testkase/gitlab';
-import { LOGGER, Outbox, type Logger } from '@testkase/platform';
+import type { Logger, Outbox } from '@testkase/platform';
 import { isAppError, sha256Hex } from '@testkase/util';
 
-import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
-import type { RequirementSyncConfig } from '../config/requirement-sync.config';
-import { ConnectionRepository } from './connection.repository';
-import { CredentialsProvider } from './credentials.provider';
+import type { GitlabConsumerConfig, RateLimitPreset } from '../config/gitlab-consumer.config';
+import type { ConnectionProjection } from '../connections/connection-projection';
+import type { CredentialsProvider } from './credentials.provider';
 
 interface CachedClient {
   client: GitlabClient;
@@ -26,29 +24,54 @@ interface CachedClient {
 export const isAuthFailure = (error: unknown): boolean =>
   isAppError(error) && (error.code === 'AUTH_FAILED' || error.code === 'TOKEN_EXPIRED');
 
+/** The client-side limits of a preset for an instance (`auto`: GitLab.com's for gitlab.com). */
+export function rateLimitsFor(preset: RateLimitPreset, instanceUrl: string): GitlabRateLimits {
+  switch (preset) {
+    case 'gitlab.com':
+      return GITLAB_COM_RATE_LIMITS;
+    case 'self-managed':
+      return SELF_MANAGED_RATE_LIMITS;
+    case 'auto':
+      return /(^|\.)gitlab\.com$/i.test(new URL(instanceUrl).hostname)
+        ? GITLAB_COM_RATE_LIMITS
+        : SELF_MANAGED_RATE_LIMITS;
+  }
+}
+
 /**
- * One GitLab client per connection, built from its current credentials, and what happens when
- * GitLab refuses the token: the connection is marked and `integration.connection.auth_failed` is
- * published once, so connection-service can tell TestKase core.
+ * One GitLab client per connection, built from its current credentials (a new token builds a new
+ * client), and what happens when GitLab refuses the token: the connection is marked and
+ * `integration.connection.auth_failed` is published once per failure episode, so connection-service
+ * can tell TestKase core.
  */
-@Injectable()
-export class GitlabAccess implements OnModuleDestroy {
+export class GitlabAccess {
   private readonly clients = new Map<string, CachedClient>();
 
   constructor(
+    private readonly service: string,
     private readonly credentials: CredentialsProvider,
-    private readonly connections: ConnectionRepository,
+    private readonly connections: ConnectionProjection,
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
-    @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly config: GitlabConsumerConfig,
+    private readonly logger: Logger,
   ) {}
 
+  /**
+   * @throws AppError NOT_CONNECTED (no active connection with this id), TransientError (no answer)
+   */
   async clientFor(connectionId: string): Promise<GitlabClient> {
+    return (await this.accessFor(connectionId)).client;
+  }
+
+  /** The client and the credentials it was built from (the token user id, say). */
+  async accessFor(
+    connectionId: string,
+  ): Promise<{ client: GitlabClient; credentials: ConnectionCredentials }> {
     const credentials = await this.credentials.get(connectionId);
     const tokenHash = sha256Hex(credentials.token);
     const cached = this.clients.get(connectionId);
-    if (cached && cached.tokenHash === tokenHash) return cached.client;
+    if (cached && cached.tokenHash === tokenHash) return { client: cached.client, credentials };
     if (cached) void cached.client.close().catch(() => undefined);
     const client = createGitlabClient({
       instanceUrl: credentials.instanceUrl,
@@ -58,25 +81,12 @@ export class GitlabAccess implements OnModuleDestroy {
         allowedHosts: this.config.GITLAB_ALLOWED_HOSTS,
       },
       caCertificate: credentials.caCertificate ?? undefined,
-      limits: this.limitsFor(credentials.instanceUrl),
+      limits: rateLimitsFor(this.config.GITLAB_RATE_LIMITS, credentials.instanceUrl),
       timeoutMs: this.config.GITLAB_REQUEST_TIMEOUT,
       logger: this.logger.child({ component: 'gitlab', connectionId }),
     });
     this.clients.set(connectionId, { client, tokenHash });
-    return client;
-  }
-
-  private limitsFor(instanceUrl: string): GitlabRateLimits {
-    switch (this.config.GITLAB_RATE_LIMITS) {
-      case 'gitlab.com':
-        return GITLAB_COM_RATE_LIMITS;
-      case 'self-managed':
-        return SELF_MANAGED_RATE_LIMITS;
-      case 'auto':
-        return /(^|\.)gitlab\.com$/i.test(new URL(instanceUrl).hostname)
-          ? GITLAB_COM_RATE_LIMITS
-          : SELF_MANAGED_RATE_LIMITS;
-    }
+    return { client, credentials };
   }
 
   /** Drops the cached credentials and client (after a refusal, or when the connection changed). */
@@ -96,7 +106,7 @@ export class GitlabAccess implements OnModuleDestroy {
       await this.outbox.add(
         tx,
         ConnectionAuthFailed,
-        { connectionId, service: 'requirement-sync', detail, occurredAt: new Date().toISOString() },
+        { connectionId, service: this.service, detail, occurredAt: new Date().toISOString() },
         { subject: connectionId },
       );
       return true;
@@ -107,7 +117,7 @@ export class GitlabAccess implements OnModuleDestroy {
     );
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async close(): Promise<void> {
     await Promise.all(
       [...this.clients.values()].map((cached) => cached.client.close().catch(() => undefined)),
     );

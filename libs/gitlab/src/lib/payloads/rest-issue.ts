@@ -1,6 +1,6 @@
-import type { GitlabIssue } from '@testkase/gitlab';
 import { parseGitlabTimestamp } from '@testkase/sync-rules';
 
+import type { GitlabIssue } from '../gitlab-rest.types';
 import { hasSubSecondPrecision, type IssueSnapshot } from './issue-snapshot';
 
 /**

@@ -2,8 +2,9 @@ import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate } from 'class-validator';
 
 import { isCloudEvent, type CloudEvent } from '@testkase/contracts';
-import type { InboundMessage } from '@testkase/platform';
 import { ValidationError } from '@testkase/util';
+
+import type { InboundMessage } from './consumer-runner';
 
 /** The CloudEvent in a message (its `data` not yet validated). */
 export function cloudEventOf(message: InboundMessage): CloudEvent {

@@ -1,27 +1,23 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { JSONCodec } from 'nats';
 
 import { RPC, type ConnectionCredentials, type CredentialsReply } from '@testkase/contracts';
-import { NatsClient } from '@testkase/platform';
+import type { NatsClient } from '@testkase/platform';
 import { AppError, TransientError } from '@testkase/util';
-
-import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
-import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 
 const codec = JSONCodec<unknown>();
 
 /**
- * Fetches a connection's credentials from connection-service over NATS request/reply and keeps
- * them in memory for a short while. The token is never logged, stored or put in an error.
+ * Fetches a connection's credentials from connection-service over NATS request/reply
+ * (`rpc.connection.credentials`) and keeps them in memory for a short while; concurrent callers
+ * share one request. The token is never logged, stored or put in an error.
  */
-@Injectable()
 export class CredentialsProvider {
   private readonly cache = new Map<string, { credentials: ConnectionCredentials; expiresAt: number }>();
   private readonly inFlight = new Map<string, Promise<ConnectionCredentials>>();
 
   constructor(
     private readonly nats: NatsClient,
-    @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
+    private readonly settings: { readonly ttlMs: number; readonly timeoutMs: number },
   ) {}
 
   /**
@@ -50,7 +46,7 @@ export class CredentialsProvider {
       const message = await this.nats.nc.request(
         this.nats.naming.subject(RPC.connectionCredentials),
         codec.encode({ connectionId }),
-        { timeout: this.config.CREDENTIALS_TIMEOUT },
+        { timeout: this.settings.timeoutMs },
       );
       reply = codec.decode(message.data);
     } catch (error) {
@@ -76,11 +72,8 @@ export class CredentialsProvider {
       });
     }
     const credentials = answer.credentials;
-    if (this.config.CREDENTIALS_CACHE_TTL > 0) {
-      this.cache.set(connectionId, {
-        credentials,
-        expiresAt: Date.now() + this.config.CREDENTIALS_CACHE_TTL,
-      });
+    if (this.settings.ttlMs > 0) {
+      this.cache.set(connectionId, { credentials, expiresAt: Date.now() + this.settings.ttlMs });
     }
     return credentials;
   }

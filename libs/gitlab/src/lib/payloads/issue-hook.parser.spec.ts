@@ -6,7 +6,7 @@ import { ValidationError } from '@testkase/util';
 import { parseIssueHook } from './issue-hook.parser';
 
 const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(path.join(__dirname, '../../test/fixtures/gitlab', name), 'utf8')) as Record<
+  JSON.parse(readFileSync(path.join(__dirname, '../../../test/fixtures/gitlab', name), 'utf8')) as Record<
     string,
     unknown
   >;

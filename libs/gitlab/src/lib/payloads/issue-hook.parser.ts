@@ -1,7 +1,7 @@
 import { parseGitlabTimestamp } from '@testkase/sync-rules';
 import { ValidationError } from '@testkase/util';
 
-import { hasSubSecondPrecision, type IssueSnapshot } from '../requirements/issue-snapshot';
+import { hasSubSecondPrecision, type IssueSnapshot } from './issue-snapshot';
 
 /** GitLab validates titles at 255 characters; anything far beyond is not a GitLab issue. */
 export const MAX_TITLE_CHARS = 1_024;

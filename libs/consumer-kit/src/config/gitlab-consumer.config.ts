@@ -1,0 +1,42 @@
+import { IsIn, IsInt, Max, Min } from 'class-validator';
+
+import { CoreServiceConfig, ToDurationMs } from '@testkase/platform/config';
+
+export const RATE_LIMIT_PRESETS = ['auto', 'gitlab.com', 'self-managed'] as const;
+export type RateLimitPreset = (typeof RATE_LIMIT_PRESETS)[number];
+
+/**
+ * What every service that consumes GitLab events and calls GitLab for a connection reads, besides
+ * the core-service variables: the client-side rate-limit preset, the credentials request/reply and
+ * how long a refused token is left alone. See each app's `.env.example`.
+ */
+export class GitlabConsumerConfig extends CoreServiceConfig {
+  /**
+   * Client-side request budget per token: `gitlab.com` (2,000 requests, 200 issue and 60 note
+   * creations a minute), `self-managed` (GitLab's throttles ship disabled; notes 300/min), or `auto`
+   * (gitlab.com for gitlab.com, self-managed otherwise). GitLab's own RateLimit-* and Retry-After
+   * headers are honoured in every case.
+   */
+  @IsIn(RATE_LIMIT_PRESETS)
+  GITLAB_RATE_LIMITS: RateLimitPreset = 'auto';
+
+  /** After GitLab refused a token, wait this long before trying it again without a new connect event. */
+  @Min(1_000)
+  @IsInt({ message: 'must be a duration such as 10m or 600000 (ms)' })
+  @ToDurationMs()
+  AUTH_RETRY_INTERVAL: number = 10 * 60_000;
+
+  /** How long fetched credentials stay in memory (`60s`). Never written anywhere. */
+  @Min(0)
+  @Max(3_600_000)
+  @IsInt({ message: 'must be a duration such as 60s or 60000 (ms)' })
+  @ToDurationMs()
+  CREDENTIALS_CACHE_TTL = 60_000;
+
+  /** Timeout of the credentials request to connection-service (`3s`). */
+  @Min(100)
+  @Max(60_000)
+  @IsInt({ message: 'must be a duration such as 3s or 3000 (ms)' })
+  @ToDurationMs()
+  CREDENTIALS_TIMEOUT = 3_000;
+}

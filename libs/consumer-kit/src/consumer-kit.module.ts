@@ -1,0 +1,108 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { ConsumerRegistry, Inbox, LOGGER, NatsClient, Outbox, type Logger } from '@testkase/platform';
+
+import { ConnectionEventsConsumer } from './connections/connection-events.consumer';
+import { ConnectionProjection } from './connections/connection-projection';
+import { CredentialsProvider } from './gitlab/credentials.provider';
+import { GitlabAccess } from './gitlab/gitlab-access.service';
+import { CONSUMER_KIT_OPTIONS, type ConsumerKitOptions } from './kit.options';
+
+@Injectable()
+class KitLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(GitlabAccess) private readonly access: GitlabAccess) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.access.close();
+  }
+}
+
+/**
+ * What every GitLab consumer (requirement-sync, defect-sync, comment-relay) shares: its projection
+ * of connections, kept from `integration.connection.*`; credentials over NATS request/reply; one
+ * GitLab client per connection; and the report of a refused token. Import it once, after the
+ * PlatformModule (whose DataSource, NATS and outbox it uses); its providers are global.
+ */
+@Module({})
+export class ConsumerKitModule {
+  static forRoot(options: ConsumerKitOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: CONSUMER_KIT_OPTIONS, useValue: options },
+      {
+        provide: ConnectionProjection,
+        useFactory: () => new ConnectionProjection(options.schema, options.locks.gate),
+      },
+      {
+        provide: CredentialsProvider,
+        useFactory: (nats: NatsClient) =>
+          new CredentialsProvider(nats, {
+            ttlMs: options.config.CREDENTIALS_CACHE_TTL,
+            timeoutMs: options.config.CREDENTIALS_TIMEOUT,
+          }),
+        inject: [NatsClient],
+      },
+      {
+        provide: GitlabAccess,
+        useFactory: (
+          credentials: CredentialsProvider,
+          connections: ConnectionProjection,
+          dataSource: DataSource,
+          outbox: Outbox,
+          logger: Logger,
+        ) =>
+          new GitlabAccess(
+            options.service,
+            credentials,
+            connections,
+            dataSource,
+            outbox,
+            options.config,
+            logger,
+          ),
+        inject: [CredentialsProvider, ConnectionProjection, DataSource, Outbox, LOGGER],
+      },
+      {
+        provide: ConnectionEventsConsumer,
+        useFactory: (
+          dataSource: DataSource,
+          consumers: ConsumerRegistry,
+          inbox: Inbox,
+          connections: ConnectionProjection,
+          access: GitlabAccess,
+          logger: Logger,
+        ) =>
+          new ConnectionEventsConsumer(
+            options.service,
+            dataSource,
+            consumers,
+            inbox,
+            connections,
+            access,
+            logger,
+          ),
+        inject: [DataSource, ConsumerRegistry, Inbox, ConnectionProjection, GitlabAccess, LOGGER],
+      },
+      KitLifecycle,
+    ];
+    return {
+      module: ConsumerKitModule,
+      global: true,
+      providers,
+      exports: [
+        CONSUMER_KIT_OPTIONS,
+        ConnectionProjection,
+        CredentialsProvider,
+        GitlabAccess,
+        ConnectionEventsConsumer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,160 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+import type { Logger } from '@testkase/platform';
+import { isAppError, jitteredBackoff, withTimeout } from '@testkase/util';
+
+import type { GitlabAccess } from '../gitlab/gitlab-access.service';
+import { isAuthFailure } from '../gitlab/gitlab-access.service';
+import { JobLease } from './job-lease';
+
+/** A job of one connection that is due now. */
+export interface DueJob<Job extends string> {
+  readonly connectionId: string;
+  readonly job: Job;
+}
+
+/** The per-connection jobs of an app: what is due, and how to run it. */
+export interface ConnectionJobs<Job extends string> {
+  /** Jobs due now, most urgent first; with `connectionId`, only that connection's (re-checked under its lease). */
+  due(tx: EntityManager, connectionId?: string): Promise<Array<DueJob<Job>>>;
+  /** Runs the job under its lease; `signal` aborts at shutdown. */
+  run(lease: JobLease, job: DueJob<Job>, signal: AbortSignal): Promise<void>;
+  /** A job failed (after the scheduler reported a refused token, if it was one): metrics, bookkeeping. */
+  onFailure?(lease: JobLease, job: DueJob<Job>, error: unknown): Promise<void>;
+}
+
+export interface SchedulerSettings {
+  /** How often each replica looks for due jobs. */
+  readonly tickMs: number;
+  /** Jobs one replica runs at once (each holds one database connection). */
+  readonly concurrency: number;
+  /** Advisory-lock namespace of the leases (per service). */
+  readonly lockNamespace: number;
+}
+
+/**
+ * Runs per-connection jobs on every replica: each looks for due work every tick, and a job runs only
+ * where its connection's {@link JobLease} could be taken, so each runs once across all replicas. A
+ * failed job is retried with a jittered backoff (at least GitLab's Retry-After, a minute when the
+ * connection is gone); a refused token is reported once, and its connection's jobs wait for the app's
+ * `due` to offer them again (after AUTH_RETRY_INTERVAL or a new token).
+ */
+export class ConnectionJobScheduler<Job extends string> {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly backoff = new Map<string, { until: number; failures: number }>();
+  private readonly abort = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+  private stopped = true;
+
+  constructor(
+    private readonly name: string,
+    private readonly dataSource: DataSource,
+    private readonly jobs: ConnectionJobs<Job>,
+    private readonly settings: SchedulerSettings,
+    private readonly access: GitlabAccess,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.settings.tickMs);
+  }
+
+  /** Looks for work now (after a connect, a request from TestKase, or a finished job). */
+  wake(): void {
+    this.schedule(0);
+  }
+
+  /** Connections whose job runs on this replica now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      if (this.dataSource.isInitialized && this.running.size < this.settings.concurrency) {
+        const due = await this.jobs.due(this.dataSource.manager);
+        const now = Date.now();
+        for (const job of due) {
+          if (this.running.size >= this.settings.concurrency) break;
+          const { connectionId } = job;
+          if (this.running.has(connectionId) || (this.backoff.get(connectionId)?.until ?? 0) > now) continue;
+          const run = this.runJob(connectionId).finally(() => {
+            this.running.delete(connectionId);
+            this.wake();
+          });
+          this.running.set(connectionId, run);
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, scheduler: this.name }, 'looking for due jobs failed');
+    } finally {
+      this.ticking = false;
+      this.schedule(this.settings.tickMs);
+    }
+  }
+
+  private async runJob(connectionId: string): Promise<void> {
+    let lease: JobLease | null = null;
+    let job: DueJob<Job> | undefined;
+    try {
+      lease = await JobLease.tryAcquire(this.dataSource, this.settings.lockNamespace, connectionId);
+      if (!lease) return; // another replica runs it
+      // Under the lease: another replica may have just done it.
+      job = (await lease.transaction((tx) => this.jobs.due(tx, connectionId)))[0];
+      if (!job) return;
+      await this.jobs.run(lease, job, this.abort.signal);
+      this.backoff.delete(connectionId);
+    } catch (error) {
+      await this.onJobFailure(lease, connectionId, job, error);
+    } finally {
+      await lease?.release().catch(() => undefined);
+    }
+  }
+
+  private async onJobFailure(
+    lease: JobLease | null,
+    connectionId: string,
+    job: DueJob<Job> | undefined,
+    error: unknown,
+  ): Promise<void> {
+    const failures = (this.backoff.get(connectionId)?.failures ?? 0) + 1;
+    let delay = jitteredBackoff(failures, 1_000, 5 * 60_000, 500);
+    if (isAuthFailure(error)) {
+      await this.access.reportAuthFailure(connectionId, error).catch((reportError: unknown) => {
+        this.logger.error({ err: reportError, connectionId }, 'could not record the token refusal');
+      });
+    } else if (isAppError(error) && error.code === 'NOT_CONNECTED') {
+      delay = Math.max(delay, 60_000);
+    } else if (isAppError(error) && error.retryAfterMs !== undefined) {
+      delay = Math.max(delay, error.retryAfterMs);
+    }
+    if (lease && job && this.jobs.onFailure) {
+      await this.jobs.onFailure(lease, job, error).catch((hookError: unknown) => {
+        this.logger.error({ err: hookError, connectionId }, 'recording a failed job failed');
+      });
+    }
+    this.backoff.set(connectionId, { until: Date.now() + delay, failures });
+    this.logger.warn(
+      { err: error, scheduler: this.name, connectionId, job: job?.job, retryInMs: delay },
+      'job failed',
+    );
+  }
+
+  /** Stops looking for work and waits (up to 5 s) for the jobs in flight, which see `signal` aborted. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    await withTimeout(Promise.allSettled([...this.running.values()]), 5_000);
+  }
+}
