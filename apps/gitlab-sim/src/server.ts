@@ -1,6 +1,3 @@
-import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -12,9 +9,11 @@ import Fastify, {
 import pino, { type Logger } from 'pino';
 
 import { apiPlugin } from './api/api.plugin';
+import { recordApiRequest } from './api/request-recording';
 import type { SimConfig } from './config/sim.config';
 import { controlPlugin } from './control/control.plugin';
-import { GitlabError } from './domain/gitlab-error';
+import { FaultResponder } from './control/fault-responder';
+import { GitlabError, statusMessageBody } from './domain/gitlab-error';
 import { registerHealthRoutes } from './observability/health.controller';
 import { Simulator } from './simulator';
 import type { AdjustableClock } from './store/clock';
@@ -32,27 +31,6 @@ export interface SimServer {
   listen(): Promise<string>;
   close(): Promise<void>;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Request Entity Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
-const messageBody = (status: number): { message: string } => ({
-  message: `${status} ${STATUS_TEXT[status] ?? 'Error'}`,
-});
 
 /** `a=1&a=2&b[]=x` → `{ a: ['1','2'], 'b[]': ['x'] }` (Grape reads form bodies like query strings). */
 function parseForm(text: string): Record<string, unknown> {
@@ -90,7 +68,7 @@ export async function createSimServer(config: SimConfig, options: SimServerOptio
     routerOptions: { maxParamLength: 2_000 },
     forceCloseConnections: true,
   });
-  const heldSockets = new Set<Socket>();
+  const faults = new FaultResponder(sim.faults, sim.metrics);
   let ready = false;
 
   app.removeContentTypeParser('application/json');
@@ -119,12 +97,14 @@ export async function createSimServer(config: SimConfig, options: SimServerOptio
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error, route: request.routeOptions.url }, 'unhandled error');
-      return reply.code(500).send(messageBody(500));
+      return reply.code(500).send(statusMessageBody(500));
     }
-    return reply.code(status).send(status === 400 ? { error: error.message } : messageBody(status));
+    return reply.code(status).send(status === 400 ? { error: error.message } : statusMessageBody(status));
   });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(GitlabError.routeNotFound().body));
+
+  app.decorateRequest('afterFault', null);
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0];
@@ -134,39 +114,18 @@ export async function createSimServer(config: SimConfig, options: SimServerOptio
       path === '/metrics' ||
       path.startsWith('/docs')
     )
-      return;
-    const fault = sim.faults.match(request.method, path);
-    if (!fault) return;
-    sim.metrics.faultsInjected.inc({ kind: fault.kind });
-    switch (fault.kind) {
-      case 'latency':
-        await sleep(fault.latencyMs ?? 1_000);
-        return;
-      case 'status': {
-        const status = fault.status ?? 500;
-        reply.code(status);
-        if (typeof fault.body === 'string') return reply.type('text/plain').send(fault.body);
-        return reply.type('application/json').send(fault.body ?? messageBody(status));
-      }
-      case 'rate_limit': {
-        reply.code(429).header('Retry-After', String(fault.retryAfter ?? 60));
-        if (fault.body !== undefined && typeof fault.body !== 'string')
-          return reply.type('application/json').send(fault.body);
-        return reply.type('text/plain').send(typeof fault.body === 'string' ? fault.body : 'Retry later\n');
-      }
-      case 'timeout': {
-        // Never answer: the client's own timeout is what ends it (or shutdown).
-        reply.hijack();
-        const socket = request.raw.socket;
-        heldSockets.add(socket);
-        socket.once('close', () => heldSockets.delete(socket));
-        return;
-      }
-      case 'drop':
-        reply.hijack();
-        request.raw.socket.destroy();
-        return;
-    }
+      return undefined;
+    // Recorded before any fault strikes, so that faulted requests show up in the log too.
+    if (path === '/api/v4' || path.startsWith('/api/v4/')) recordApiRequest(sim, request, reply, path);
+    return faults.beforeRoute(request, reply, path);
+  });
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.afterFault) return done(null, payload);
+    faults.afterRoute(request, reply, payload).then(
+      (replaced) => done(null, replaced),
+      (error: Error) => done(error),
+    );
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -218,7 +177,7 @@ export async function createSimServer(config: SimConfig, options: SimServerOptio
     },
     async close() {
       ready = false;
-      for (const socket of heldSockets) socket.destroy();
+      faults.releaseHeld();
       await app.close();
       await sim.dispatcher.close();
     },

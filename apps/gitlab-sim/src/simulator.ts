@@ -5,6 +5,7 @@ import { RateLimiter } from './api/rate-limiter';
 import type { SimConfig } from './config/sim.config';
 import { FaultInjector } from './control/fault-injector';
 import { Seeder } from './control/seeder';
+import { IssueCloneService } from './domain/issue-clone.service';
 import { IssueQuery } from './domain/issue-query';
 import { IssueService } from './domain/issue.service';
 import { LabelService } from './domain/label.service';
@@ -16,7 +17,9 @@ import {
   type RateLimitSettings,
   type SimSettings,
 } from './domain/sim-settings';
+import { SpamCheck } from './domain/spam-check';
 import { SimUrls } from './domain/urls';
+import { ApiRequestLog } from './observability/api-request-log';
 import { SimMetrics } from './observability/sim-metrics';
 import { AdjustableClock } from './store/clock';
 import { SimStore } from './store/sim-store';
@@ -65,14 +68,18 @@ export class Simulator {
   readonly urls: SimUrls;
   readonly settings: SimSettings;
   readonly metrics = new SimMetrics();
+  /** Every REST request received (control, health, metrics and docs requests are not API requests). */
+  readonly apiRequests = new ApiRequestLog();
   readonly dispatcher: DeliveryDispatcher;
   readonly webhooks: WebhookService;
   readonly labels: LabelService;
   readonly issues: IssueService;
+  readonly cloner: IssueCloneService;
   readonly notes: NoteService;
   readonly issueQuery: IssueQuery;
   readonly issuePresenter: IssuePresenter;
   readonly rateLimiter: RateLimiter;
+  readonly spamCheck: SpamCheck;
   readonly faults: FaultInjector;
   readonly seeder: Seeder;
   readonly logger: Logger;
@@ -98,10 +105,12 @@ export class Simulator {
     });
     this.labels = new LabelService(this.store);
     this.issues = new IssueService(this.store, this.labels, this.webhooks);
-    this.notes = new NoteService(this.store, this.issues, this.webhooks);
+    this.cloner = new IssueCloneService(this.store, this.issues);
+    this.notes = new NoteService(this.store, this.issues, this.webhooks, this.cloner);
     this.issueQuery = new IssueQuery(this.store);
     this.issuePresenter = new IssuePresenter(this.store, this.urls);
     this.rateLimiter = new RateLimiter(this.clock);
+    this.spamCheck = new SpamCheck(this.store);
     this.faults = new FaultInjector();
     this.seeder = new Seeder(this);
   }
@@ -112,6 +121,7 @@ export class Simulator {
     Object.assign(this.settings, defaultSettings(this.config));
     this.rateLimiter.reset();
     this.faults.clear();
+    this.apiRequests.clear();
     if (options.resetClock) this.clock.reset();
   }
 }

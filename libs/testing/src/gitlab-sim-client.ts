@@ -56,6 +56,28 @@ export interface SimProjectSettings {
   legacyPayloads: boolean | null;
   issuesEnabled: boolean;
   archived: boolean;
+  /** null: no issue is spam. */
+  spamCheck: SimSpamCheck | null;
+}
+
+/**
+ * GitLab's spam verdict on REST issue writes of a project: a title or description containing a
+ * keyword (case-insensitive) is spam. With `captcha` the API answers 409 asking for a CAPTCHA
+ * (resubmit with `X-GitLab-Captcha-Response` and `X-GitLab-Spam-Log-Id`), without it 400.
+ */
+export interface SimSpamCheck {
+  keywords: string[];
+  captcha: boolean;
+  /** `captcha_site_key` of the 409 answer. */
+  captchaSiteKey: string;
+}
+
+export interface SimSpamCheckInput {
+  keywords: string[];
+  /** Default false. */
+  captcha?: boolean;
+  /** Default Google's public reCAPTCHA v2 test key. */
+  captchaSiteKey?: string;
 }
 
 export interface SimRateLimits {
@@ -148,6 +170,13 @@ export interface SimIssueUpdate extends Partial<SimIssueWrite> {
 }
 
 export type SimFaultKind = 'latency' | 'status' | 'rate_limit' | 'timeout' | 'drop';
+/**
+ * `before` (default): the fault answers instead of the route, nothing happens on the server.
+ * `after`: the route runs (the issue is created, webhooks fire, limits count) and then its answer
+ * is replaced (`status`), delayed (`latency`), never sent (`timeout`) or the connection is reset
+ * (`drop`): a GitLab that committed the write but whose answer was lost. Not for `rate_limit`.
+ */
+export type SimFaultPhase = 'before' | 'after';
 
 export interface SimFaultSpec {
   /** HTTP method or `*` (default). */
@@ -155,6 +184,8 @@ export interface SimFaultSpec {
   /** Path glob: `*` within a segment, `**` across (e.g. `/api/v4/projects/*\/issues`). */
   path: string;
   kind: SimFaultKind;
+  /** Default `before`. */
+  phase?: SimFaultPhase;
   latencyMs?: number;
   status?: number;
   body?: unknown;
@@ -165,7 +196,9 @@ export interface SimFaultSpec {
   probability?: number;
 }
 
-export interface SimFault extends Required<Pick<SimFaultSpec, 'method' | 'path' | 'kind' | 'probability'>> {
+export interface SimFault extends Required<
+  Pick<SimFaultSpec, 'method' | 'path' | 'kind' | 'phase' | 'probability'>
+> {
   id: number;
   hits: number;
   count: number | null;
@@ -209,6 +242,37 @@ export interface SimDeliveryQuery {
   limit?: number;
 }
 
+/** One REST API request the simulator received (`GET /__sim/api-requests`). */
+export interface SimApiRequest {
+  id: number;
+  /** High-resolution epoch ms (real time) of the request's arrival. */
+  at: number;
+  method: string;
+  /** Without the query string, as sent (`/api/v4/projects/acme%2Fapp/issues`). */
+  path: string;
+  /** Fastify route pattern (`/api/v4/projects/:id/issues`); null when no route matched. */
+  route: string | null;
+  /** What the client got; null when it got no answer (timeout, dropped connection) or none yet. */
+  status: number | null;
+  /** The owner of a valid token; null for anonymous requests and refused tokens. */
+  username: string | null;
+  /** The numeric id of the project the route names; null otherwise. */
+  projectId: number | null;
+}
+
+export interface SimApiRequestQuery {
+  /** Epoch ms: only requests that arrived at or after. */
+  since?: number;
+  /** One method or several (`['POST', 'PUT']`). */
+  method?: string | readonly string[];
+  project?: SimProjectRef;
+  /** The newest N matching requests (default 10,000, at most 100,000), still oldest first. */
+  limit?: number;
+}
+
+/** The methods that write (`countApiWrites`). */
+export const SIM_WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 export interface SimHookState {
   id: number;
   projectId: number;
@@ -233,7 +297,9 @@ export interface SimState {
   hooks: Array<Record<string, unknown>>;
   issues: Array<Record<string, unknown>>;
   notes: Array<Record<string, unknown>>;
-  counts: { issues: number; notes: number; deliveries: number };
+  /** Writes judged spam (`spamCheck`), with the ids the 409 answers gave out. */
+  spamLogs: Array<Record<string, unknown>>;
+  counts: { issues: number; notes: number; deliveries: number; apiRequests: number };
 }
 
 /** A non-2xx answer of the control API. */
@@ -411,6 +477,8 @@ export class GitlabSimClient {
       issuesEnabled?: boolean;
       visibility?: SimVisibility;
       archived?: boolean;
+      /** null switches the spam check off. */
+      spamCheck?: SimSpamCheckInput | null;
     },
   ): Promise<SimProjectSettings> {
     return this.call('PATCH', `/projects/${projectPath(project)}`, patch);
@@ -554,6 +622,30 @@ export class GitlabSimClient {
 
   async clearFaults(): Promise<void> {
     await this.call('DELETE', '/faults');
+  }
+
+  // REST API request log
+
+  /** REST requests the simulator received (not control, health, metrics or docs), oldest first. */
+  async apiRequests(query: SimApiRequestQuery = {}): Promise<SimApiRequest[]> {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set('since', String(query.since));
+    if (query.method !== undefined)
+      params.set('method', typeof query.method === 'string' ? query.method : query.method.join(','));
+    if (query.project !== undefined) params.set('project', String(query.project));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const suffix = params.size > 0 ? `?${params}` : '';
+    const { requests } = await this.call<{ requests: SimApiRequest[] }>('GET', `/api-requests${suffix}`);
+    return requests;
+  }
+
+  /** How many POST/PUT/PATCH/DELETE requests matched (all of them, up to the log's 100,000). */
+  async countApiWrites(query: Omit<SimApiRequestQuery, 'method' | 'limit'> = {}): Promise<number> {
+    return (await this.apiRequests({ ...query, method: SIM_WRITE_METHODS, limit: 100_000 })).length;
+  }
+
+  async clearApiRequests(): Promise<void> {
+    await this.call('DELETE', '/api-requests');
   }
 
   // Webhook deliveries and hooks

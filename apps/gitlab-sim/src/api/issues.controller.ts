@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { GitlabError } from '../domain/gitlab-error';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../domain/issue-query';
 import type { IssueCreateInput, IssueUpdateInput } from '../domain/issue.service';
 import { Permissions } from '../domain/permissions';
+import type { CaptchaAnswer } from '../domain/spam-check';
 import type { Simulator } from '../simulator';
 import {
   ACCESS_LEVELS,
@@ -42,6 +43,7 @@ import {
   loadIssue,
   loadProject,
   requireIssuesEnabled,
+  requireNotArchived,
   requireUser,
   sendJsonArrayParts,
   type ProjectAccess,
@@ -168,6 +170,16 @@ function withLabelDetails(sim: Simulator, issue: SimIssue, entityJson: string): 
   return entity;
 }
 
+/** The solved CAPTCHA a client resubmits after a 409 (SpamParams reads these two headers). */
+function captchaAnswer(request: FastifyRequest): CaptchaAnswer {
+  const response = request.headers['x-gitlab-captcha-response'];
+  const spamLogId = request.headers['x-gitlab-spam-log-id'];
+  return {
+    response: typeof response === 'string' && response !== '' ? response : undefined,
+    spamLogId: typeof spamLogId === 'string' && /^\d+$/.test(spamLogId) ? Number(spamLogId) : undefined,
+  };
+}
+
 /** Project issues: list (offset and keyset), get, create, update, delete. */
 export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void {
   const { store, urls, issuePresenter } = sim;
@@ -254,6 +266,7 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
       const access = loadProject(sim, request, request.params.id);
       const { project, viewer } = access;
       requireIssuesEnabled(project);
+      requireNotArchived(project);
       if (!Permissions.createIssue(project, viewer)) throw GitlabError.forbidden();
       const limit = sim.settings.rateLimits.issueCreatesPerMinute;
       if (limit !== null) {
@@ -273,9 +286,11 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
       const assigneeIds =
         optionalIntList(params, 'assignee_ids') ??
         (has(params, 'assignee_id') ? [optionalInt(params, 'assignee_id') ?? 0] : undefined);
+      const description = optionalString(params, 'description') ?? null;
+      sim.spamCheck.check(project, user, { title, description }, captchaAnswer(request));
       const input: IssueCreateInput = {
         title,
-        description: optionalString(params, 'description') ?? null,
+        description,
         labels: optionalList(params, 'labels'),
         confidential: optionalBool(params, 'confidential'),
         assigneeIds: assigneeIds?.filter((id) => store.users.has(id)),
@@ -314,6 +329,7 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
       const { project, viewer } = access;
       requireIssuesEnabled(project);
       const issue = loadIssue(sim, access, request.params.issue_iid);
+      requireNotArchived(project);
       if (!Permissions.updateIssue(issue, viewer)) throw GitlabError.forbidden();
       const issueType = optionalEnum(params, 'issue_type', [
         'issue',
@@ -341,6 +357,16 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
         type: issueType ? REST_TYPE_BY_NAME.get(issueType) : undefined,
         weight: has(params, 'weight') ? (optionalInt(params, 'weight') ?? null) : undefined,
       };
+      if (input.title !== undefined || input.description !== undefined)
+        sim.spamCheck.check(
+          project,
+          user,
+          {
+            title: input.title ?? issue.title,
+            description: input.description === undefined ? issue.description : input.description,
+          },
+          captchaAnswer(request),
+        );
       sim.issues.update(
         eventContext(request, user),
         project,
@@ -360,6 +386,7 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
       const access = loadProject(sim, request, request.params.id);
       requireIssuesEnabled(access.project);
       const issue = loadIssue(sim, access, request.params.issue_iid);
+      requireNotArchived(access.project);
       if (!Permissions.deleteIssue(access.viewer)) throw GitlabError.forbidden();
       sim.issues.delete(issue);
       return reply.code(204).send();

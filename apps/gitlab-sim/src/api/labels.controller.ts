@@ -8,7 +8,7 @@ import type { SimLabel, SimProject } from '../store/models';
 import { paginate } from './pagination';
 import { has, optionalBool, optionalInt, optionalString, requestParams, requiredString } from './params';
 import { presentLabel } from './presenters/label.presenter';
-import { loadProject, requireUser, type ProjectAccess } from './route-helpers';
+import { loadProject, requireNotArchived, requireUser, type ProjectAccess } from './route-helpers';
 
 interface ProjectParams {
   id: string;
@@ -41,6 +41,7 @@ export function registerLabelRoutes(app: FastifyInstance, sim: Simulator): void 
 
   /** `admin_label`; the per-project switch forbids creation only (like a restricted project). */
   const requireLabelAdmin = (access: ProjectAccess, creating = false): void => {
+    requireNotArchived(access.project);
     if (!Permissions.adminLabels(access.viewer) || (creating && access.project.labelCreationForbidden))
       throw GitlabError.forbidden();
   };

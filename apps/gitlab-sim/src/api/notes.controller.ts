@@ -14,6 +14,7 @@ import {
   loadIssue,
   loadProject,
   requireIssuesEnabled,
+  requireNotArchived,
   requireUser,
 } from './route-helpers';
 
@@ -85,6 +86,7 @@ export function registerNoteRoutes(app: FastifyInstance, sim: Simulator): void {
       const { project, viewer } = access;
       requireIssuesEnabled(project);
       const issue = loadIssue(sim, access, request.params.issue_iid, 'Issue');
+      requireNotArchived(project);
       if (!Permissions.createNote(issue, viewer)) throw GitlabError.forbidden();
       if (internal && !Permissions.createInternalNote(viewer)) throw GitlabError.forbidden();
       const limit = sim.settings.rateLimits.noteCreatesPerMinute;
@@ -124,6 +126,7 @@ export function registerNoteRoutes(app: FastifyInstance, sim: Simulator): void {
       const issue = loadIssue(sim, access, request.params.issue_iid, 'Issue');
       const note = loadNote(issue.id, request.params.note_id);
       if (!Permissions.readNote(note, access.viewer)) throw GitlabError.notFound('Note');
+      requireNotArchived(access.project);
       if (note.system || !Permissions.updateNote(note, access.viewer)) throw GitlabError.forbidden();
       sim.notes.update(eventContext(request, user), access.project, issue, note, body);
       return presentNote(note, issue, store, urls);
@@ -140,6 +143,7 @@ export function registerNoteRoutes(app: FastifyInstance, sim: Simulator): void {
       const issue = loadIssue(sim, access, request.params.issue_iid, 'Issue');
       const note = loadNote(issue.id, request.params.note_id);
       if (!Permissions.readNote(note, access.viewer)) throw GitlabError.notFound('Note');
+      requireNotArchived(access.project);
       if (!Permissions.deleteNote(note, access.viewer)) throw GitlabError.forbidden();
       sim.notes.delete(issue, note);
       return reply.code(204).send();

@@ -54,7 +54,7 @@ export class RateLimiter {
   }
 }
 
-/** The Rack::Attack informational headers (GITLAB-FACTS.md §7 "Rate-limit response headers"). */
+/** The Rack::Attack informational headers (docs/GITLAB.md, "Rate limits"). */
 export function rateLimitHeaders(name: string, decision: RateDecision): Record<string, string> {
   return {
     'RateLimit-Name': name,

@@ -39,6 +39,15 @@ export function requireIssuesEnabled(project: SimProject): void {
 }
 
 /**
+ * An archived project is read-only: ProjectPolicy's `rule { archived }` prevents creating,
+ * updating, administering and destroying issues, notes and labels (ArchivedAbilities), so those
+ * writes answer `403 Forbidden` (docs/GITLAB.md, "Errors and status codes").
+ */
+export function requireNotArchived(project: SimProject): void {
+  if (project.archived) throw GitlabError.forbidden();
+}
+
+/**
  * `find_project_issue`: by iid among the types the issues API serves; an issue the caller may not
  * read is a `RecordNotFound` (`404 Not found`) on issue routes and `404 Issue Not Found` on note routes.
  */
@@ -85,14 +94,23 @@ const CLOSE_BRACKET = Buffer.from(']');
 /**
  * Writes a JSON array from pre-serialised elements straight to the socket (one writev, no
  * concatenation): a page of 100 issues is ~200 KB, and copying it would cost more than the rest
- * of the request. Fastify's remaining hooks are skipped, so the request is counted here.
+ * of the request. Fastify's remaining hooks are skipped, so the request is counted here. A
+ * request with an after-fault takes the ordinary path instead, since the fault acts in onSend.
  */
 export function sendJsonArrayParts(
   sim: Simulator,
   request: FastifyRequest,
   reply: FastifyReply,
   parts: readonly Buffer[],
-): void {
+): FastifyReply {
+  if (request.afterFault) {
+    const body = Buffer.concat([
+      OPEN_BRACKET,
+      ...parts.flatMap((part, index) => (index > 0 ? [COMMA, part] : [part])),
+      CLOSE_BRACKET,
+    ]);
+    return reply.type('application/json; charset=utf-8').send(body);
+  }
   let length = 2 + Math.max(0, parts.length - 1);
   for (const part of parts) length += part.length;
   reply.hijack();
@@ -112,4 +130,5 @@ export function sendJsonArrayParts(
     route: request.routeOptions.url ?? 'unmatched',
     status: '200',
   });
+  return reply;
 }

@@ -18,7 +18,9 @@ import { presentNote } from '../api/presenters/note.presenter';
 import { GitlabError } from '../domain/gitlab-error';
 import { ALL_RIGHTS, type IssueUpdateInput } from '../domain/issue.service';
 import { rateLimitPreset, type RateLimitSettings } from '../domain/sim-settings';
+import { DEFAULT_CAPTCHA_SITE_KEY } from '../domain/spam-check';
 import { isoDate } from '../domain/time-format';
+import { MAX_API_REQUEST_RECORDS } from '../observability/api-request-log';
 import type { Simulator } from '../simulator';
 import {
   WORK_ITEM_TYPES,
@@ -26,13 +28,16 @@ import {
   type SimIssue,
   type SimProject,
   type SimUser,
+  type SpamCheckSetting,
   type Visibility,
   type WorkItemType,
 } from '../store/models';
 import { alertStatus, recordSuccess } from '../webhooks/auto-disabling';
-import { FAULT_KINDS } from './fault-injector';
+import { FAULT_KINDS, FAULT_PHASES } from './fault-injector';
 
 const VISIBILITIES = ['private', 'internal', 'public'] as const;
+/** `GET /__sim/api-requests` without `limit`: the newest 10,000 matching requests. */
+const DEFAULT_API_REQUEST_LIMIT = 10_000;
 
 const body = (value: unknown): Params =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Params) : {};
@@ -53,6 +58,28 @@ function limitValue(params: Params, name: keyof RateLimitSettings): number | nul
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw GitlabError.invalid(name);
   return number;
+}
+
+/** `spamCheck: {keywords, captcha?, captchaSiteKey?}` or null (no spam). */
+function spamCheckFrom(value: unknown): SpamCheckSetting | null {
+  if (value === null) return null;
+  const params = body(value);
+  const keywords = params['keywords'];
+  if (
+    !Array.isArray(keywords) ||
+    keywords.length === 0 ||
+    !keywords.every((keyword) => typeof keyword === 'string' && keyword.trim() !== '')
+  )
+    throw new GitlabError(400, {
+      error: 'spamCheck.keywords must be a non-empty array of non-blank strings',
+    });
+  const captcha = params['captcha'] ?? false;
+  if (typeof captcha !== 'boolean')
+    throw new GitlabError(400, { error: 'spamCheck.captcha must be a boolean' });
+  const siteKey = params['captchaSiteKey'] ?? DEFAULT_CAPTCHA_SITE_KEY;
+  if (typeof siteKey !== 'string' || siteKey === '')
+    throw new GitlabError(400, { error: 'spamCheck.captchaSiteKey must be a non-empty string' });
+  return { keywords: keywords.map((keyword: string) => keyword.trim()), captcha, captchaSiteKey: siteKey };
 }
 
 /**
@@ -314,6 +341,7 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
   app.patch<{ Params: { project: string } }>('/projects/:project', async (request) => {
     const project = projectFrom(request.params.project);
     const params = body(request.body);
+    const spamCheck = 'spamCheck' in params ? spamCheckFrom(params['spamCheck']) : undefined;
     const forbid = optionalBool(params, 'labelCreationForbidden');
     if (forbid !== undefined) project.labelCreationForbidden = forbid;
     if ('legacyPayloads' in params)
@@ -325,6 +353,7 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     if (visibility) project.visibility = visibility as Visibility;
     const archived = optionalBool(params, 'archived');
     if (archived !== undefined) project.archived = archived;
+    if (spamCheck !== undefined) project.spamCheck = spamCheck;
     return {
       id: project.id,
       pathWithNamespace: project.pathWithNamespace,
@@ -333,6 +362,7 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
       legacyPayloads: project.legacyPayloads,
       issuesEnabled: project.issuesEnabled,
       archived: project.archived,
+      spamCheck: project.spamCheck,
     };
   });
 
@@ -629,6 +659,12 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     const params = body(request.body);
     const kind = optionalEnum(params, 'kind', FAULT_KINDS);
     if (!kind) throw GitlabError.missing('kind');
+    const phase = optionalEnum(params, 'phase', FAULT_PHASES) ?? 'before';
+    if (kind === 'rate_limit' && phase === 'after')
+      throw new GitlabError(400, {
+        error:
+          'rate_limit faults refuse a request before it runs; for a 429 after the request ran use kind "status" with status 429',
+      });
     const status = optionalInt(params, 'status');
     if (kind === 'status' && (status === undefined || status < 100 || status > 599))
       throw new GitlabError(400, { error: 'status must be an HTTP status code' });
@@ -640,6 +676,7 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
       method: (optionalString(params, 'method') ?? '*').toUpperCase(),
       path: requiredString(params, 'path'),
       kind,
+      phase,
       latencyMs: optionalInt(params, 'latencyMs'),
       status,
       body: params['body'],
@@ -661,6 +698,30 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
 
   app.delete('/faults', async (_request, reply) => {
     sim.faults.clear();
+    return reply.code(204).send();
+  });
+
+  // REST API request log
+
+  app.get('/api-requests', async (request) => {
+    const params = body(request.query);
+    const projectRef = optionalString(params, 'project');
+    const methodList = optionalList(params, 'method');
+    const limit = optionalInt(params, 'limit') ?? DEFAULT_API_REQUEST_LIMIT;
+    if (limit < 1 || limit > MAX_API_REQUEST_RECORDS)
+      throw new GitlabError(400, { error: `limit must be between 1 and ${MAX_API_REQUEST_RECORDS}` });
+    return {
+      requests: sim.apiRequests.query({
+        since: optionalNumber(params, 'since'),
+        methods: methodList ? new Set(methodList.map((method) => method.toUpperCase())) : undefined,
+        projectId: projectRef === undefined ? undefined : projectFrom(projectRef).id,
+        limit,
+      }),
+    };
+  });
+
+  app.delete('/api-requests', async (_request, reply) => {
+    sim.apiRequests.clear();
     return reply.code(204).send();
   });
 
@@ -810,7 +871,13 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
         })),
       issues,
       notes,
-      counts: { issues: store.issues.size, notes: store.notes.size, deliveries: store.deliveries.size },
+      spamLogs: [...store.spamLogs.values()].filter((log) => projectIds.has(log.projectId)),
+      counts: {
+        issues: store.issues.size,
+        notes: store.notes.size,
+        deliveries: store.deliveries.size,
+        apiRequests: sim.apiRequests.count,
+      },
     };
   });
 }

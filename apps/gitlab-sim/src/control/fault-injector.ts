@@ -1,13 +1,22 @@
 export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'timeout', 'drop'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/**
+ * When a fault strikes: `before` answers instead of the route (nothing happens on the server);
+ * `after` lets the route run (writes commit, webhooks fire, limits count) and then spoils its
+ * answer, like a proxy that loses GitLab's reply to a committed write.
+ */
+export const FAULT_PHASES = ['before', 'after'] as const;
+export type FaultPhase = (typeof FAULT_PHASES)[number];
+
 export interface FaultSpec {
   /** HTTP method, or `*` for any. */
   method: string;
   /** Path glob: `*` matches within one segment, `**` across segments (e.g. `/api/v4/projects/*\/issues`). */
   path: string;
   kind: FaultKind;
-  /** `latency`: delay before the request proceeds normally. */
+  phase: FaultPhase;
+  /** `latency`: delay before the request proceeds normally (`after`: before the real answer leaves). */
   latencyMs?: number;
   /** `status`: the 5xx (or any) status to answer with. */
   status?: number;
@@ -66,10 +75,11 @@ export class FaultInjector {
     this.faults = [];
   }
 
-  /** The fault to apply to this request, if any (counts it as used). */
-  match(method: string, path: string): Fault | undefined {
+  /** The fault of this phase to apply to this request, if any (counts it as used). */
+  match(method: string, path: string, phase: FaultPhase): Fault | undefined {
     if (this.faults.length === 0) return undefined;
     for (const fault of this.faults) {
+      if (fault.phase !== phase) continue;
       if (fault.method !== '*' && fault.method.toUpperCase() !== method.toUpperCase()) continue;
       if (!fault.matcher.test(path)) continue;
       if (fault.count !== null && fault.hits >= fault.count) continue;

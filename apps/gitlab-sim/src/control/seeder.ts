@@ -199,6 +199,7 @@ export class Seeder {
       legacyPayloads: null,
       nextIid: 1,
       archived: false,
+      spamCheck: null,
     };
     this.store.addProject(project);
     return project;

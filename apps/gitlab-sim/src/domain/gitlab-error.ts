@@ -1,7 +1,7 @@
 /**
  * An answer GitLab gives with a non-2xx status, in one of GitLab's body shapes
- * (docs: GITLAB-FACTS.md §7 "Status codes and error bodies"). Thrown anywhere below the routes;
- * the API's error handler writes it as is.
+ * (docs/GITLAB.md, "Errors and status codes"). Thrown anywhere below the routes; the API's error
+ * handler writes it as is.
  */
 export class GitlabError extends Error {
   constructor(
@@ -103,3 +103,25 @@ export function insufficientScopeError(allowedScopes: readonly string[]): Gitlab
     scope: allowedScopes.join(' '),
   });
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** `render_api_error!('<status> <text>', status)`: the body GitLab gives a bare status (`{"message":"503 Service Unavailable"}`). */
+export const statusMessageBody = (status: number): { message: string } => ({
+  message: `${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+});

@@ -3,12 +3,15 @@ import type { SimStore } from '../store/sim-store';
 import { discussionIdFor, type IssueChanges } from '../webhooks/payload-builder';
 import type { EventContext, WebhookService } from '../webhooks/webhook.service';
 import { GitlabError } from './gitlab-error';
+import { humanSize } from './human-size';
 import type { LabelService } from './label.service';
 import { parseQuickActions, type QuickAction } from './quick-actions';
 import { SystemNoteText } from './system-notes';
 
-/** Max description length (Issue model validation). */
-export const MAX_DESCRIPTION_LENGTH = 1_048_576;
+/** `Issuable::TITLE_LENGTH_MAX` (characters, after stripping). */
+export const MAX_TITLE_LENGTH = 255;
+/** `Issuable::DESCRIPTION_LENGTH_MAX` = 1.megabyte, checked in bytes (BytesizeValidator). */
+export const MAX_DESCRIPTION_BYTES = 1_048_576;
 
 /**
  * Issues get a position on the board when created (RelativePositioning), spaced so that others fit
@@ -56,11 +59,30 @@ export interface IssueUpdateInput {
   weight?: number | null;
 }
 
+/** Internal creation switches (clones copy an issue as it is, without re-running its text). */
+export interface IssueCreateOptions {
+  /** Run the quick actions of the description (default true). */
+  quickActions?: boolean;
+  /** Keep this board position instead of a new one. */
+  relativePosition?: number | null;
+}
+
+/** A `/clone` that found its target: Issues::UpdateService runs it after the other updates. */
+export interface CloneRequest {
+  target: SimProject;
+  withNotes: boolean;
+}
+
 /** What a body of quick actions did (the 202 answer's `commands_changes` and `summary`). */
 export interface QuickActionResult {
   changes: Record<string, unknown>;
   summary: string[];
+  /** The clone still to run (by the caller, once the other commands are applied). */
+  clone: CloneRequest | null;
 }
+
+/** Work item types that support `/clone` and `/move` (IssueAvailableFeatures `move_and_clone`). */
+export const CLONEABLE_TYPES: readonly WorkItemType[] = ['Issue', 'Incident'];
 
 interface Snapshot {
   title: string;
@@ -143,14 +165,33 @@ export class IssueService {
     return note;
   }
 
-  private validateText(title: string | undefined, description: string | null | undefined): void {
+  /**
+   * The Issuable validations: `title` present and at most 255 characters once stripped; a new or
+   * changed `description` at most 1 MiB in UTF-8 bytes, unless the description it replaces was
+   * already longer (`validate_description_length?`). Both errors are reported together.
+   */
+  private validateText(
+    title: string | undefined,
+    description: string | null | undefined,
+    previousDescription: string | null = null,
+  ): void {
     const errors: Record<string, string[]> = {};
     if (title !== undefined) {
-      if (title.trim().length === 0) errors['title'] = ["can't be blank"];
-      else if (title.length > 255) errors['title'] = ['is too long (maximum is 255 characters)'];
+      const stripped = title.trim();
+      if (stripped.length === 0) errors['title'] = ["can't be blank"];
+      else if ([...stripped].length > MAX_TITLE_LENGTH)
+        errors['title'] = [`is too long (maximum is ${MAX_TITLE_LENGTH} characters)`];
     }
-    if (description && description.length > MAX_DESCRIPTION_LENGTH) {
-      errors['description'] = [`is too long (maximum is ${MAX_DESCRIPTION_LENGTH} characters)`];
+    const size = description ? Buffer.byteLength(description, 'utf8') : 0;
+    const previousSize = previousDescription ? Buffer.byteLength(previousDescription, 'utf8') : 0;
+    if (
+      size > MAX_DESCRIPTION_BYTES &&
+      description !== previousDescription &&
+      previousSize <= MAX_DESCRIPTION_BYTES
+    ) {
+      errors['description'] = [
+        `is too long (${humanSize(size)}). The maximum size is ${humanSize(MAX_DESCRIPTION_BYTES)}.`,
+      ];
     }
     if (Object.keys(errors).length > 0) throw GitlabError.validation(errors);
   }
@@ -167,6 +208,7 @@ export class IssueService {
     project: SimProject,
     input: IssueCreateInput,
     rights: IssueWriteRights,
+    options: IssueCreateOptions = {},
   ): SimIssue {
     this.validateText(input.title, input.description);
     let description = input.description ?? null;
@@ -174,7 +216,7 @@ export class IssueService {
     const removeTitles: string[] = [];
     let assigneeIds = rights.setMetadata ? [...(input.assigneeIds ?? [])] : [];
     let confidential = input.confidential ?? false;
-    if (description) {
+    if (description && options.quickActions !== false) {
       const parsed = parseQuickActions(description);
       for (const action of parsed.actions) {
         if (!rights.setMetadata && action.kind !== 'confidential') continue;
@@ -226,7 +268,11 @@ export class IssueService {
       dueDate: rights.setMetadata ? (input.dueDate ?? null) : null,
       weight: input.weight ?? null,
       relativePosition:
-        type === 'Issue' || type === 'Incident' || type === 'Test Case' ? relativePositionFor(iid) : null,
+        options.relativePosition !== undefined
+          ? options.relativePosition
+          : type === 'Issue' || type === 'Incident' || type === 'Test Case'
+            ? relativePositionFor(iid)
+            : null,
       upvotes: 0,
       createdAt: now,
       updatedAt: now,
@@ -277,7 +323,7 @@ export class IssueService {
     input: IssueUpdateInput,
     rights: IssueWriteRights,
   ): SimIssue {
-    this.validateText(input.title, input.description);
+    this.validateText(input.title, input.description, issue.description);
     const update: IssueUpdateInput = { ...input };
     if (typeof update.description === 'string') {
       const parsed = parseQuickActions(update.description);
@@ -339,6 +385,9 @@ export class IssueService {
           break;
         case 'unlock':
           update.discussionLocked = false;
+          break;
+        case 'clone':
+          // Runs from notes only (NoteService); in a description its line is just removed.
           break;
       }
     }
@@ -492,6 +541,7 @@ export class IssueService {
     const update: IssueUpdateInput = {};
     const summary: string[] = [];
     const changes: Record<string, unknown> = {};
+    let clone: CloneRequest | null = null;
     const refs = (titles: string[]): string =>
       titles.map((title) => (/\s/.test(title) ? `~"${title}"` : `~${title}`)).join(' ');
     for (const action of actions) {
@@ -577,6 +627,26 @@ export class IssueService {
             changes['discussion_locked'] = false;
           }
           break;
+        case 'clone': {
+          // `clone_issue` = admin_issue (Planner+) on a type that supports move and clone.
+          if (!rights.setMetadata || !CLONEABLE_TYPES.includes(issue.type)) break;
+          if (action.wrongParameters) {
+            summary.push('Failed to clone this issue: wrong parameters.');
+            break;
+          }
+          // `Project.find_by_full_path`: a path, never an id; whether the actor may write there is
+          // checked only when the clone runs (a refused clone still reports success).
+          const target =
+            action.path === null ? project : this.store.projectsByPath.get(action.path.toLowerCase());
+          if (!target) {
+            summary.push("Failed to clone this issue because target project doesn't exist.");
+            break;
+          }
+          summary.push(`Cloned this issue to ${action.path ?? project.pathWithNamespace}.`);
+          changes['clone_with_notes'] = action.withNotes;
+          clone = { target, withNotes: action.withNotes };
+          break;
+        }
       }
     }
     this.mergeActions(project, update, actions, rights);
@@ -587,7 +657,7 @@ export class IssueService {
     }
     if (Object.values(update).some((value) => value !== undefined))
       this.update(context, project, issue, update, { ...rights, createLabels: false });
-    return { changes, summary };
+    return { changes, summary, clone };
   }
 
   delete(issue: SimIssue): void {

@@ -3,8 +3,9 @@ import type { SimStore } from '../store/sim-store';
 import { discussionIdFor } from '../webhooks/payload-builder';
 import type { EventContext, WebhookService } from '../webhooks/webhook.service';
 import { GitlabError } from './gitlab-error';
+import type { IssueCloneService } from './issue-clone.service';
 import type { IssueService, IssueWriteRights, QuickActionResult } from './issue.service';
-import { parseQuickActions } from './quick-actions';
+import { parseQuickActions, type QuickAction } from './quick-actions';
 
 /** Note body limit (Note model validation). */
 export const MAX_NOTE_LENGTH = 1_000_000;
@@ -29,7 +30,24 @@ export class NoteService {
     private readonly store: SimStore,
     private readonly issues: IssueService,
     private readonly webhooks: WebhookService,
+    private readonly cloner: IssueCloneService,
   ) {}
+
+  /**
+   * The note's commands on its issue; a `/clone` runs last, once the other commands have been
+   * applied (Issues::UpdateService#clone_issue updates the issue first), so the copy has them.
+   */
+  private runQuickActions(
+    context: EventContext,
+    project: SimProject,
+    issue: SimIssue,
+    actions: QuickAction[],
+    rights: IssueWriteRights,
+  ): QuickActionResult {
+    const result = this.issues.applyQuickActions(context, project, issue, actions, rights);
+    if (result.clone) this.cloner.clone(context, project, issue, result.clone.target, result.clone.withNotes);
+    return result;
+  }
 
   private touchIssue(issue: SimIssue, at: number): void {
     const previous = issue.updatedAt;
@@ -51,7 +69,7 @@ export class NoteService {
     if (parsed.actions.length > 0 && parsed.text.length === 0) {
       return {
         kind: 'commands',
-        commands: this.issues.applyQuickActions(context, project, issue, parsed.actions, rights),
+        commands: this.runQuickActions(context, project, issue, parsed.actions, rights),
       };
     }
     if (issue.userNotesCount >= MAX_USER_NOTES_PER_ISSUE)
@@ -78,7 +96,7 @@ export class NoteService {
     this.webhooks.noteEvent(context, project, issue, note, 'create');
     const commands =
       parsed.actions.length > 0
-        ? this.issues.applyQuickActions(context, project, issue, parsed.actions, rights)
+        ? this.runQuickActions(context, project, issue, parsed.actions, rights)
         : null;
     return { kind: 'note', note, commands };
   }

@@ -26,3 +26,20 @@ describe('parseQuickActions', () => {
     ]);
   });
 });
+
+describe('/clone', () => {
+  it('reads the target path and --with_notes in any order', () => {
+    expect(parseQuickActions('/clone').actions).toEqual([
+      { kind: 'clone', path: null, withNotes: false, wrongParameters: false },
+    ]);
+    expect(parseQuickActions('/clone --with_notes  group/project').actions).toEqual([
+      { kind: 'clone', path: 'group/project', withNotes: true, wrongParameters: false },
+    ]);
+  });
+
+  it('flags more than one path as wrong parameters', () => {
+    expect(parseQuickActions('/clone a/b c/d').actions).toEqual([
+      { kind: 'clone', path: 'a/b', withNotes: false, wrongParameters: true },
+    ]);
+  });
+});

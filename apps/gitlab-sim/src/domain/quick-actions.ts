@@ -14,7 +14,12 @@ export type QuickAction =
   | { kind: 'assign'; usernames: string[] }
   | { kind: 'unassign'; usernames: string[] }
   | { kind: 'lock' }
-  | { kind: 'unlock' };
+  | { kind: 'unlock' }
+  /**
+   * `/clone [path/to/project] [--with_notes]`: `path` null clones into the issue's own project;
+   * more than one argument besides `--with_notes` is GitLab's "wrong parameters".
+   */
+  | { kind: 'clone'; path: string | null; withNotes: boolean; wrongParameters: boolean };
 
 export interface ParsedBody {
   actions: QuickAction[];
@@ -68,6 +73,13 @@ function parseLine(line: string): QuickAction | undefined {
       return { kind: 'lock' };
     case 'unlock':
       return { kind: 'unlock' };
+    case 'clone': {
+      // IssueActions `command :clone`: split on spaces, take out `--with_notes`, one path at most.
+      const words = args.split(/\s+/).filter(Boolean);
+      const withNotes = words.includes('--with_notes');
+      const rest = words.filter((word) => word !== '--with_notes');
+      return { kind: 'clone', path: rest[0] ?? null, withNotes, wrongParameters: rest.length > 1 };
+    }
     default:
       return undefined;
   }

@@ -12,7 +12,7 @@ export interface RateLimitSettings {
   hookTestsPerMinute: number | null;
 }
 
-/** GitLab.com's figures (GITLAB-FACTS.md §7 "Rate limits, in figures"). */
+/** GitLab.com's figures (docs/GITLAB.md, "Rate limits"). */
 export const GITLAB_COM_RATE_LIMITS: RateLimitSettings = {
   requestsPerMinute: 2_000,
   issueCreatesPerMinute: 200,

@@ -1,4 +1,4 @@
-import type { SimUser } from '../store/models';
+import type { SimIssue, SimProject, SimUser } from '../store/models';
 
 /** The texts of GitLab's system notes (SystemNotes::IssuablesService), with `~<id>` label references. */
 export const SystemNoteText = {
@@ -32,4 +32,17 @@ export const SystemNoteText = {
 
   dueDate: (dueDate: string | null): string =>
     dueDate ? `changed due date to ${dueDate}` : 'removed due date',
+
+  /** `noteable_cloned`: `cloned to <ref>` on the original, `cloned from <ref>` on the copy. */
+  cloned: (direction: 'to' | 'from', reference: string): string => `cloned ${direction} ${reference}`,
 };
+
+/**
+ * `Issue#to_reference(from)`: `#iid` in the same project, `project#iid` from another project of
+ * the same namespace, `group/project#iid` from anywhere else.
+ */
+export function issueReference(issue: SimIssue, project: SimProject, from: SimProject): string {
+  if (project.id === from.id) return `#${issue.iid}`;
+  if (project.namespaceId === from.namespaceId) return `${project.path}#${issue.iid}`;
+  return `${project.pathWithNamespace}#${issue.iid}`;
+}

@@ -1,4 +1,7 @@
-/** The timestamp formats GitLab mixes across its surfaces (GITLAB-FACTS.md §8 "Timestamp formats"). */
+/**
+ * The timestamp formats GitLab mixes across its surfaces (docs/GITLAB.md, "Issues (REST)" and
+ * "Issue and work item events").
+ */
 
 /** REST: `2016-01-04T15:31:51.081Z`. */
 export const isoMs = (epochMs: number): string => new Date(epochMs).toISOString();

@@ -82,6 +82,30 @@ export interface SimProject {
   legacyPayloads: boolean | null;
   nextIid: number;
   archived: boolean;
+  /** GitLab's verdict on new issues, as a test wants it (null: nothing is spam). */
+  spamCheck: SpamCheckSetting | null;
+}
+
+/**
+ * Stands in for GitLab's spam verdict (Akismet/Spamcheck) on REST issue writes: a title or
+ * description containing one of the keywords (case-insensitive) is spam.
+ */
+export interface SpamCheckSetting {
+  keywords: string[];
+  /** reCAPTCHA configured: the answer asks for a CAPTCHA (409) instead of refusing (400). */
+  captcha: boolean;
+  /** `captcha_site_key` of the 409 answer (the instance's `recaptcha_site_key`). */
+  captchaSiteKey: string;
+}
+
+/** A SpamLog row: one write judged spam; its id comes back in `X-GitLab-Spam-Log-Id` with a solved CAPTCHA. */
+export interface SimSpamLog {
+  id: number;
+  userId: number;
+  projectId: number;
+  title: string;
+  createdAt: number;
+  recaptchaVerified: boolean;
 }
 
 /** Work item types. REST `issue_type` values are the snake_case names. */

@@ -10,6 +10,7 @@ import {
   type SimMember,
   type SimNote,
   type SimProject,
+  type SimSpamLog,
   type SimToken,
   type SimUser,
 } from './models';
@@ -28,6 +29,7 @@ interface Sequences {
   label: number;
   hook: number;
   delivery: number;
+  spamLog: number;
 }
 
 const freshSequences = (): Sequences => ({
@@ -40,6 +42,7 @@ const freshSequences = (): Sequences => ({
   label: 0,
   hook: 0,
   delivery: 0,
+  spamLog: 0,
 });
 
 /**
@@ -69,6 +72,7 @@ export class SimStore {
   readonly hooks = new Map<number, SimHook>();
   readonly hooksByProject = new Map<number, Map<number, SimHook>>();
   readonly deliveries = new Map<number, DeliveryRecord>();
+  readonly spamLogs = new Map<number, SimSpamLog>();
 
   constructor(readonly clock: Clock) {}
 
@@ -95,6 +99,7 @@ export class SimStore {
       this.hooks,
       this.hooksByProject,
       this.deliveries,
+      this.spamLogs,
     ] as Array<Map<unknown, unknown>>) {
       map.clear();
     }

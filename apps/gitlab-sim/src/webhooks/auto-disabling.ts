@@ -1,7 +1,7 @@
 import type { SimHook } from '../store/models';
 
 /**
- * GitLab's `WebHooks::AutoDisabling` (GITLAB-FACTS.md §9 "Auto-disabling"): the 4th consecutive
+ * GitLab's `WebHooks::AutoDisabling` (docs/GITLAB.md, "Webhook deliveries"): the 4th consecutive
  * failure disables a hook for 1 minute, each further failure doubles that (up to 24 h), and the
  * 40th disables it for good. Any success re-enables it and resets the counters.
  */
