@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { HEADERS } from '@testkase/contracts';
 
 /**
- * The delivery headers GitLab sends (GITLAB-FACTS §9) that travel with the event. Never
+ * The delivery headers GitLab sends (docs/GITLAB.md, "Webhook deliveries") that travel with the event. Never
  * `X-Gitlab-Token` or the `webhook-*` signature headers: they are credentials.
  */
 export const FORWARDED_HEADERS = [

@@ -1,8 +1,9 @@
 import type { GitlabEventKind } from '@testkase/contracts';
 
 /**
- * `X-Gitlab-Event` values (GITLAB-FACTS §8: the hook scope, singularised and title-cased) → the
- * metric label. Anything else is `other`, so that an unauthenticated caller cannot grow the label set.
+ * `X-Gitlab-Event` values (docs/GITLAB.md, "Webhook deliveries": the hook scope, singularised and
+ * title-cased) → the metric label. Anything else is `other`, so that an unauthenticated caller cannot grow
+ * the label set.
  */
 const EVENT_LABELS: Readonly<Record<string, string>> = {
   'Issue Hook': 'issue',
@@ -102,7 +103,8 @@ function parseObjectKind(body: Buffer): string | null | undefined {
 /**
  * Where a delivery goes, from `X-Gitlab-Event` and, for issue hooks, `object_kind`: GitLab sends
  * tasks, incidents and other work items through the Issue Hook with `object_kind: "work_item"`
- * (GITLAB-FACTS §8). Notes of every noteable go to `note`; the consumers keep issue notes.
+ * (docs/GITLAB.md, "Issue and work item events"). Notes of every noteable go to `note`; the consumers keep
+ * issue notes.
  */
 export function routeDelivery(eventHeader: string | string[] | undefined, body: Buffer): DeliveryRoute {
   const event = eventLabelOf(eventHeader);

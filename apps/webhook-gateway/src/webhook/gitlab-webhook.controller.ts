@@ -20,7 +20,7 @@ import { eventLabelOf, looksLikeJsonObject, routeDelivery } from './delivery-rou
 import type { CachedVerifier } from './verifier-store.service';
 import type { GatewayMetrics } from './webhook.metrics';
 
-/** GitLab's largest webhook body (`REQUEST_BODY_SIZE_LIMIT = 25.megabytes`, GITLAB-FACTS §8). */
+/** GitLab's largest webhook body (`REQUEST_BODY_SIZE_LIMIT = 25.megabytes`, docs/GITLAB.md, "Limits"). */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 export const WEBHOOK_ROUTE = '/webhooks/gitlab/:connectionId';
 

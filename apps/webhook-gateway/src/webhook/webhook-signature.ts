@@ -23,7 +23,8 @@ export interface SignedDelivery {
 }
 
 /**
- * Standard Webhooks (the scheme GitLab's signing tokens use, GITLAB-FACTS §9):
+ * Standard Webhooks (the scheme GitLab's signing tokens use; docs/GITLAB.md,
+ * "Signing tokens (Standard Webhooks)"):
  * `webhook-signature` holds space-separated `v1,<base64 HMAC-SHA256>` entries over
  * `{webhook-id}.{webhook-timestamp}.{body}`; one match is enough. The timestamp (Unix seconds) must
  * be within `toleranceMs` of now either way, which bounds replays.

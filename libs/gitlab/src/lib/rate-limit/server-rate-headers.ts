@@ -1,4 +1,4 @@
-/** Reading GitLab's throttle headers (GITLAB-FACTS §7). Header names are lower-case here. */
+/** Reading GitLab's throttle headers (docs/GITLAB.md, "Rate limits"). Header names are lower-case here. */
 type Headers = Readonly<Record<string, string>>;
 
 /** Longest pause a header can impose; anything beyond is treated as a bogus value. */

@@ -1,6 +1,6 @@
 import { AppError, type AppErrorOptions, type ErrorCode } from '@testkase/util';
 
-/** What GitLab said in an error body, whatever the shape (GITLAB-FACTS §7). */
+/** What GitLab said in an error body, whatever the shape (docs/GITLAB.md, "Errors and status codes"). */
 export interface GitlabErrorBody {
   /** GitLab's own message, flattened to one line. */
   readonly message: string;
