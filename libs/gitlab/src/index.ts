@@ -12,7 +12,9 @@ export {
   SELF_MANAGED_RATE_LIMITS,
   type GitlabRateLimits,
   type RateLimitRule,
+  type RequestCategory,
 } from './lib/rate-limit/rate-limits';
+export { SpacedLimiter } from './lib/rate-limit/spaced-limiter';
 export { classifyAddress, type AddressClass, type AddressVerdict } from './lib/ssrf/address-classifier';
 export {
   assertInstanceUrlAllowed,

@@ -35,7 +35,11 @@ import type {
   GitlabUser,
 } from './gitlab-rest.types';
 import { processLimiterRegistry, type GitlabLimiterRegistry } from './rate-limit/limiter-registry';
-import { GITLAB_COM_RATE_LIMITS, type GitlabRateLimits } from './rate-limit/rate-limits';
+import {
+  GITLAB_COM_RATE_LIMITS,
+  type GitlabRateLimits,
+  type RequestCategory,
+} from './rate-limit/rate-limits';
 import { createGuardedAgent } from './ssrf/guarded-agent';
 import {
   assertInstanceUrlAllowed,
@@ -73,6 +77,11 @@ export interface GitlabClientOptions {
 export interface GitlabClient {
   /** Normalised instance URL (no trailing slash). */
   readonly instanceUrl: string;
+  /** The token's shared client-side budget (every client of this token in the process). */
+  readonly rateLimit: {
+    /** How long a request of this kind asked for now would wait (ms), without taking a slot. */
+    wouldWait(category: RequestCategory): number;
+  };
   readonly users: {
     /** `GET /user`: the token owner. */
     current(): Promise<GitlabUser>;
@@ -283,6 +292,7 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
 
   return {
     instanceUrl,
+    rateLimit: { wouldWait: (category) => limiter.wouldWait(category) },
     users: {
       current: () => body(api.get<GitlabUser>('user')),
     },

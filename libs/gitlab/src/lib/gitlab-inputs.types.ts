@@ -1,6 +1,7 @@
 /**
- * Query and body parameters, named as GitLab names them (snake_case) so that GITLAB-FACTS.md and
- * GitLab's docs read straight across.
+ * Query and body parameters, named as GitLab names them (snake_case) so that docs/GITLAB.md ("Issues (REST)",
+ * "Issue search and filters", "Notes (REST)", "Labels", "Project webhooks (REST)") and GitLab's docs read
+ * straight across.
  */
 
 /** A numeric project id, or its `namespace/project` path (encoded for you). */
@@ -36,6 +37,10 @@ export interface IssueListQuery {
   readonly order_by?: IssueOrderBy;
   readonly sort?: SortDirection;
   readonly search?: string;
+  /** Where `search` looks (GitLab's default: title and description). */
+  readonly in?: 'title' | 'description' | 'title,description';
+  /** Issues this user opened. */
+  readonly author_id?: number;
   readonly iids?: readonly number[];
   readonly issue_type?: IssueType;
   readonly confidential?: boolean;

@@ -1,8 +1,7 @@
-import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-
 import { sha256Hex, sleep } from '@testkase/util';
 
 import type { GitlabRateLimits, RateLimitRule, RequestCategory } from './rate-limits';
+import { SpacedLimiter } from './spaced-limiter';
 
 /** Thrown by `acquire` when the server-imposed pause is longer than the caller may wait. */
 export class TokenPausedError extends Error {
@@ -12,26 +11,39 @@ export class TokenPausedError extends Error {
   }
 }
 
-function queueFor(rule: RateLimitRule | null): RateLimiterQueue | null {
-  if (!rule) return null;
-  return new RateLimiterQueue(new RateLimiterMemory({ points: rule.points, duration: rule.durationSeconds }));
-}
+const spacerFor = (rule: RateLimitRule | null): SpacedLimiter | null =>
+  rule ? new SpacedLimiter(rule) : null;
 
 /**
- * The budget of one token on one instance: FIFO queues (rate-limiter-flexible) for the overall,
- * issue-creation and note-creation limits, plus a pause the server can impose through
- * `RateLimit-Remaining: 0` / `Retry-After`, which every caller of the token then waits out.
+ * The budget of one token on one instance: {@link SpacedLimiter}s (at most N in any window, served
+ * in the order asked) for the overall, issue-creation and note-creation limits, plus a pause the
+ * server can impose through `RateLimit-Remaining: 0` / `Retry-After`, which every caller of the
+ * token then waits out.
  */
 export class TokenRateLimiter {
   private pausedUntilMs = 0;
-  private readonly queues: Readonly<Record<RequestCategory, RateLimiterQueue | null>>;
+  private readonly spacers: Readonly<Record<RequestCategory, SpacedLimiter | null>>;
 
   constructor(readonly limits: GitlabRateLimits) {
-    this.queues = {
-      request: queueFor(limits.requests),
-      issueCreate: queueFor(limits.issueCreates),
-      noteCreate: queueFor(limits.noteCreates),
+    this.spacers = {
+      request: spacerFor(limits.requests),
+      issueCreate: spacerFor(limits.issueCreates),
+      noteCreate: spacerFor(limits.noteCreates),
     };
+  }
+
+  /**
+   * How long a request of `category` asked for now would wait for the client-side budget and any
+   * server-imposed pause (ms), without taking a slot: lets a caller answer "pending" at once
+   * instead of holding its own caller.
+   */
+  wouldWait(category: RequestCategory): number {
+    const now = Date.now();
+    const budget =
+      category === 'request'
+        ? (this.spacers.request?.wouldWait(now) ?? 0)
+        : Math.max(this.spacers[category]?.wouldWait(now) ?? 0, this.spacers.request?.wouldWait(now) ?? 0);
+    return Math.max(budget, this.pausedUntilMs - now);
   }
 
   /** Epoch ms until which the server asked this token to wait (0 when not paused). */
@@ -51,8 +63,8 @@ export class TokenRateLimiter {
    */
   async acquire(category: RequestCategory, maxPauseMs: number): Promise<number> {
     let pausedMs = await this.waitOutPause(maxPauseMs);
-    if (category !== 'request') await this.queues[category]?.removeTokens(1);
-    await this.queues.request?.removeTokens(1);
+    if (category !== 'request') await sleepIfNeeded(this.spacers[category]?.reserve() ?? 0);
+    await sleepIfNeeded(this.spacers.request?.reserve() ?? 0);
     // A 429 seen by another caller while this one was queued applies to this request too.
     pausedMs += await this.waitOutPause(maxPauseMs - pausedMs);
     return pausedMs;
@@ -71,6 +83,10 @@ export class TokenRateLimiter {
     }
     return waited;
   }
+}
+
+async function sleepIfNeeded(ms: number): Promise<void> {
+  if (ms > 0) await sleep(ms);
 }
 
 /**
