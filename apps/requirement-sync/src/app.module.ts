@@ -7,6 +7,7 @@ import { REQUIREMENT_SYNC_CONFIG } from './config/config.token';
 import type { RequirementSyncConfig } from './config/requirement-sync.config';
 import { ConnectionLifecycleService } from './connections/connection-lifecycle.service';
 import { ConnectionRepository, LOCK_NAMESPACE } from './connections/connection.repository';
+import { DefectEventsHandler } from './defects/defect-events.handler';
 import { SyncMetrics } from './metrics/sync.metrics';
 import { dataSourceSettings } from './persistence/data-source';
 import { SCHEMA } from './persistence/schema';
@@ -15,6 +16,7 @@ import { RequirementsController } from './requirements/requirements.controller';
 import { RequirementsGrpcController } from './requirements/requirements.grpc.controller';
 import { RequirementsService } from './requirements/requirements.service';
 import { BackfillRunner } from './sync/backfill.runner';
+import { HeldIssuesRunner } from './sync/held-issues.runner';
 import { IssuePageWriter } from './sync/issue-page.writer';
 import { SweepRunner } from './sync/sweep.runner';
 import { SyncScheduler } from './sync/sync-scheduler.service';
@@ -52,11 +54,13 @@ export class AppModule {
         IssuePageWriter,
         BackfillRunner,
         SweepRunner,
+        HeldIssuesRunner,
         SyncScheduler,
         ConnectionLifecycleService,
         IssueEventApplier,
         IssueEventBatcher,
         IssueEventsHandler,
+        DefectEventsHandler,
         RequirementsService,
       ],
     };

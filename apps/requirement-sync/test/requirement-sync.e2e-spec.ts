@@ -13,7 +13,7 @@ jest.setTimeout(180_000);
 describe('requirement-sync end to end', () => {
   requirementSyncScenarios({
     label: 'rs_e2e',
-    apps: ['webhook-gateway', 'connection-service', 'requirement-sync'],
+    apps: ['webhook-gateway', 'connection-service', 'requirement-sync', 'defect-sync'],
     link: async (stack) => new RealProjectLink(stack),
   });
 });

@@ -6,7 +6,8 @@ import type { ConnectionRecord } from './connection.record';
 
 const T = `"${SCHEMA}".connections`;
 
-export type SyncJobKind = 'backfill' | 'full' | 'incremental';
+/** `held`: issues with a defect marker whose hold may have ended are looked at again. */
+export type SyncJobKind = 'backfill' | 'full' | 'held' | 'incremental';
 
 /** Advisory lock namespaces of requirement-sync (the consumer kit's gate and job leases). */
 export const LOCK_NAMESPACE = {
@@ -68,11 +69,13 @@ export class ConnectionRepository {
              CASE WHEN backfill_finished_at < now() - make_interval(secs => $4::float8) THEN 'backfill' END
            WHEN full_sweep_requested_at IS NOT NULL
              OR coalesce(last_full_sweep_at, '-infinity') < now() - make_interval(secs => $3::float8) THEN 'full'
+           WHEN EXISTS (SELECT 1 FROM "${SCHEMA}".held_issues h
+                         WHERE h.connection_id = c.connection_id AND h.recheck_at <= now()) THEN 'held'
            WHEN coalesce(last_reconciled_at, '-infinity')
              < now() - make_interval(secs => CASE WHEN mode = 'webhook_manual' THEN $2::float8 ELSE $1::float8 END)
              THEN 'incremental'
          END AS job
-         FROM ${T}
+         FROM ${T} c
         WHERE state = 'active'
           AND (auth_failed_at IS NULL OR auth_failed_at < now() - make_interval(secs => $4::float8))
           AND ($5::uuid IS NULL OR connection_id = $5::uuid)) due

@@ -12,6 +12,7 @@ export type IssueEventOutcome =
   | 'duplicate'
   | 'refetched'
   | 'defect_skipped'
+  | 'defect_held'
   | 'work_item_skipped'
   | 'connection_inactive'
   | 'rejected';

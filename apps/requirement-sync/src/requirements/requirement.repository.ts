@@ -5,11 +5,20 @@ import { REQUIREMENT_FIELDS, type RequirementField } from '@testkase/contracts';
 import type { Sql } from '@testkase/platform';
 
 import { SCHEMA } from '../persistence/schema';
-import type { ProjectContext, RequirementUpsertRow } from './requirement-mapping';
+import { normaliseInstanceUrl, type ProjectContext, type RequirementUpsertRow } from './requirement-mapping';
 import type { RequirementRecord } from './requirement.record';
 
 const T = `"${SCHEMA}".requirements`;
 const DEFECTS = `"${SCHEMA}".defect_issues`;
+const PUSHES = `"${SCHEMA}".defect_pushes`;
+const HELD = `"${SCHEMA}".held_issues`;
+const CONNECTIONS = `"${SCHEMA}".connections`;
+
+/** How long marker-bearing issues wait (see RequirementRepository.upsert). */
+export interface DefectHoldSettings {
+  readonly graceMs: number;
+  readonly pushHoldMaxMs: number;
+}
 
 /** A row the upsert wrote, and whether it was created. */
 export interface UpsertOutcome {
@@ -61,6 +70,7 @@ const UPSERT = `
   WHERE NOT EXISTS (
     SELECT 1 FROM ${DEFECTS} d
      WHERE d.project_id = $1 AND d.instance_url = $3 AND d.gitlab_project_id = $4 AND d.iid = i.iid)
+    AND NOT EXISTS (SELECT 1 FROM ${HELD} h WHERE h.connection_id = $2::uuid AND h.iid = i.iid)
   ON CONFLICT ON CONSTRAINT requirements_issue_key DO UPDATE SET
     connection_id = excluded.connection_id,
     issue_id = coalesce(excluded.issue_id, r.issue_id),
@@ -90,51 +100,215 @@ const ALL_FIELDS: readonly RequirementField[] = REQUIREMENT_FIELDS;
 @Injectable()
 export class RequirementRepository {
   /**
-   * Upserts mapped issues of one project in one statement (the forward-only rule above). Issues
-   * carrying a defect marker are recorded as defects first, unless they are already requirements;
-   * a recorded defect never becomes a requirement, even once its marker is gone.
-   * Returns only the rows written (created, or changed, or moved forward without a change).
+   * Upserts mapped issues of one project in one statement (the forward-only rule above). An issue
+   * recorded as a defect (one defect-sync created) is never a requirement, even once its marker is
+   * gone. An issue that carries a marker but is not a requirement yet is **held** — recorded in
+   * `held_issues`, not written — while that defect's push is in flight or for `graceMs` after GitLab
+   * created it; after that it is a requirement like any other (a copy of a pushed issue is not the
+   * defect). Returns the rows written (created, changed, or moved forward unchanged) and the iids held.
    */
   async upsert(
     sql: Sql,
     context: ProjectContext,
     rows: readonly RequirementUpsertRow[],
-  ): Promise<UpsertOutcome[]> {
-    if (rows.length === 0) return [];
-    const marked = rows.filter((row) => row.defect_id !== null);
-    if (marked.length > 0) {
-      await sql.rows(
-        `INSERT INTO ${DEFECTS} (project_id, instance_url, gitlab_project_id, iid, defect_id)
-         SELECT $1, $2, $3::bigint, d.iid, d.defect_id
-           FROM jsonb_to_recordset($4::jsonb) AS d(iid integer, defect_id text)
-          WHERE NOT EXISTS (
-            SELECT 1 FROM ${T} r
-             WHERE r.project_id = $1 AND r.instance_url = $2 AND r.gitlab_project_id = $3 AND r.iid = d.iid)
-         ON CONFLICT DO NOTHING`,
-        [
-          context.projectId,
-          context.instanceUrl,
-          context.gitlabProjectId,
-          JSON.stringify(marked.map((row) => ({ iid: row.iid, defect_id: row.defect_id }))),
-        ],
-      );
-    }
-    const records = await sql.rows<RequirementRecord & { created: boolean }>(
-      UPSERT,
-      [
-        context.projectId,
-        context.connectionId,
-        context.instanceUrl,
-        context.gitlabProjectId,
-        JSON.stringify(rows),
-        ALL_FIELDS,
-      ],
-      'requirement_sync_upsert_v1',
-    );
-    return records.map(({ created, ...record }) => ({
+    hold: DefectHoldSettings,
+  ): Promise<{ outcomes: UpsertOutcome[]; held: Set<number> }> {
+    if (rows.length === 0) return { outcomes: [], held: new Set() };
+    const held = rows.some((row) => row.defect_id !== null)
+      ? await this.holdMarked(sql, context, rows, hold)
+      : new Set<number>();
+    const admitted = held.size > 0 ? rows.filter((row) => !held.has(row.iid)) : rows;
+    const records =
+      admitted.length === 0
+        ? []
+        : await sql.rows<RequirementRecord & { created: boolean }>(
+            UPSERT,
+            [
+              context.projectId,
+              context.connectionId,
+              context.instanceUrl,
+              context.gitlabProjectId,
+              JSON.stringify(admitted),
+              ALL_FIELDS,
+            ],
+            'requirement_sync_upsert_v2',
+          );
+    const outcomes = records.map(({ created, ...record }) => ({
       record: created ? { ...record, changed_fields: [...ALL_FIELDS] } : record,
       created,
     }));
+    return { outcomes, held };
+  }
+
+  /**
+   * Decides the marker-bearing rows that are not requirements or defects yet: those to hold are
+   * recorded (or kept) in `held_issues` and returned; for the others a hold that has ended is
+   * lifted, so the upsert that follows imports them. One statement.
+   */
+  private async holdMarked(
+    sql: Sql,
+    context: ProjectContext,
+    rows: readonly RequirementUpsertRow[],
+    hold: DefectHoldSettings,
+  ): Promise<Set<number>> {
+    const marked = rows
+      .filter((row) => row.defect_id !== null)
+      .map((row) => ({ iid: row.iid, defect_id: row.defect_id, created_at: row.gitlab_created_at }));
+    const [result] = await sql.rows<{ held: number[] }>(
+      `WITH candidate AS (
+         SELECT c.iid, c.defect_id, coalesce(h.issue_created_at, c.created_at, now()) AS created_at,
+                EXISTS (SELECT 1 FROM ${PUSHES} p
+                         WHERE p.project_id = $1 AND p.defect_id = c.defect_id AND p.finished_at IS NULL
+                           AND p.started_at > now() - make_interval(secs => $7::float8)) AS in_flight
+           FROM jsonb_to_recordset($4::jsonb) AS c(iid integer, defect_id text, created_at timestamptz)
+           LEFT JOIN ${HELD} h ON h.connection_id = $5::uuid AND h.iid = c.iid
+          WHERE NOT EXISTS (SELECT 1 FROM ${T} r WHERE r.project_id = $1 AND r.instance_url = $2
+                              AND r.gitlab_project_id = $3 AND r.iid = c.iid)
+            AND NOT EXISTS (SELECT 1 FROM ${DEFECTS} d WHERE d.project_id = $1 AND d.instance_url = $2
+                              AND d.gitlab_project_id = $3 AND d.iid = c.iid)
+       ), decided AS (
+         SELECT *, in_flight OR created_at > now() - make_interval(secs => $6::float8) AS waits FROM candidate
+       ), kept AS (
+         INSERT INTO ${HELD} AS h (connection_id, iid, defect_id, issue_created_at, recheck_at)
+         SELECT $5::uuid, iid, defect_id, created_at,
+                -- In flight: look again now and then (its end also asks for a look at once).
+                greatest(created_at + make_interval(secs => $6::float8),
+                         now() + CASE WHEN in_flight THEN interval '15 seconds' ELSE interval '1 second' END)
+           FROM decided WHERE waits
+         ON CONFLICT (connection_id, iid) DO UPDATE SET defect_id = excluded.defect_id, recheck_at = excluded.recheck_at
+         RETURNING iid
+       ), lifted AS (
+         DELETE FROM ${HELD} h USING decided
+          WHERE h.connection_id = $5::uuid AND h.iid = decided.iid AND NOT decided.waits
+       )
+       SELECT ARRAY(SELECT iid FROM kept) AS held`,
+      [
+        context.projectId,
+        context.instanceUrl,
+        context.gitlabProjectId,
+        JSON.stringify(marked),
+        context.connectionId,
+        hold.graceMs / 1000,
+        hold.pushHoldMaxMs / 1000,
+      ],
+    );
+    return new Set(result?.held ?? []);
+  }
+
+  /**
+   * Held issues of a connection due for a look whose hold has ended (their push finished, or never
+   * started, and the grace period is over): the hold is lifted and their iids returned, to be
+   * fetched again and upserted like any issue. Those still waiting are looked at again later.
+   */
+  async releaseHeld(
+    tx: EntityManager,
+    connectionId: string,
+    hold: DefectHoldSettings,
+    limit: number,
+  ): Promise<{ released: number[]; due: number }> {
+    const rows: Array<{ iid: number; released: boolean }> = await tx.query(
+      `WITH due AS (
+         SELECT h.iid, h.defect_id, h.issue_created_at,
+                EXISTS (SELECT 1 FROM ${PUSHES} p, ${CONNECTIONS} c
+                         WHERE c.connection_id = h.connection_id AND p.project_id = c.project_id
+                           AND p.defect_id = h.defect_id AND p.finished_at IS NULL
+                           AND p.started_at > now() - make_interval(secs => $4::float8)) AS in_flight
+           FROM ${HELD} h
+          WHERE h.connection_id = $1::uuid AND h.recheck_at <= now()
+          ORDER BY h.recheck_at LIMIT $2 FOR UPDATE
+       ), released AS (
+         DELETE FROM ${HELD} h USING due
+          WHERE h.connection_id = $1::uuid AND h.iid = due.iid
+            AND NOT due.in_flight AND due.issue_created_at <= now() - make_interval(secs => $3::float8)
+         RETURNING h.iid
+       ), waiting AS (
+         UPDATE ${HELD} h SET recheck_at = greatest(due.issue_created_at + make_interval(secs => $3::float8),
+                                                   now() + interval '15 seconds')
+           FROM due
+          WHERE h.connection_id = $1::uuid AND h.iid = due.iid
+            AND (due.in_flight OR due.issue_created_at > now() - make_interval(secs => $3::float8))
+         RETURNING h.iid
+       )
+       SELECT iid, true AS released FROM released UNION ALL SELECT iid, false FROM waiting`,
+      [connectionId, limit, hold.graceMs / 1000, hold.pushHoldMaxMs / 1000],
+    );
+    return { released: rows.filter((row) => row.released).map((row) => row.iid), due: rows.length };
+  }
+
+  /** Which of these issues are held back (see upsert). */
+  async heldIids(sql: Sql, connectionId: string, iids: readonly number[]): Promise<Set<number>> {
+    const rows = await sql.rows<{ iid: number }>(
+      `SELECT iid FROM ${HELD} WHERE connection_id = $1::uuid AND iid = ANY($2::integer[])`,
+      [connectionId, iids],
+    );
+    return new Set(rows.map((row) => row.iid));
+  }
+
+  /**
+   * defect-sync is pushing a defect: issues carrying its marker stay out while the push is in
+   * flight. A push already seen as finished (events may come out of order) stays finished.
+   */
+  async pushStarted(
+    tx: EntityManager,
+    event: { projectId: string; defectId: string; connectionId: string; startedAt: string },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${PUSHES} AS p (project_id, defect_id, connection_id, started_at)
+       VALUES ($1, $2, $3::uuid, $4)
+       ON CONFLICT (project_id, defect_id) DO UPDATE SET
+         connection_id = excluded.connection_id, started_at = excluded.started_at,
+         finished_at = CASE WHEN p.finished_at > excluded.started_at THEN p.finished_at END,
+         outcome = CASE WHEN p.finished_at > excluded.started_at THEN p.outcome END`,
+      [event.projectId, event.defectId, event.connectionId, event.startedAt],
+    );
+  }
+
+  /**
+   * defect-sync's push ended. `linked`: that issue — by (instance, project, iid) — is a defect for
+   * good and is never imported; held issues with the marker are looked at again at once.
+   * Returns whether the linked issue had already been imported as a requirement.
+   */
+  async pushFinished(
+    tx: EntityManager,
+    event: {
+      projectId: string;
+      defectId: string;
+      connectionId: string;
+      outcome: 'linked' | 'failed';
+      instanceUrl: string;
+      gitlabProjectId: number;
+      iid: number | null;
+      finishedAt: string;
+    },
+  ): Promise<{ alreadyRequirement: boolean }> {
+    await tx.query(
+      `INSERT INTO ${PUSHES} AS p (project_id, defect_id, connection_id, started_at, finished_at, outcome)
+       VALUES ($1, $2, $3::uuid, $4, $4, $5)
+       ON CONFLICT (project_id, defect_id) DO UPDATE SET
+         finished_at = CASE WHEN p.started_at <= excluded.finished_at THEN excluded.finished_at ELSE p.finished_at END,
+         outcome = CASE WHEN p.started_at <= excluded.finished_at THEN excluded.outcome ELSE p.outcome END`,
+      [event.projectId, event.defectId, event.connectionId, event.finishedAt, event.outcome],
+    );
+    await tx.query(
+      `UPDATE ${HELD} SET recheck_at = now() WHERE connection_id = $1::uuid AND defect_id = $2`,
+      [event.connectionId, event.defectId],
+    );
+    if (event.outcome !== 'linked' || event.iid === null) return { alreadyRequirement: false };
+    const instanceUrl = normaliseInstanceUrl(event.instanceUrl);
+    await tx.query(
+      `INSERT INTO ${DEFECTS} (project_id, instance_url, gitlab_project_id, iid, defect_id)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [event.projectId, instanceUrl, event.gitlabProjectId, event.iid, event.defectId],
+    );
+    await tx.query(`DELETE FROM ${HELD} WHERE connection_id = $1::uuid AND iid = $2`, [
+      event.connectionId,
+      event.iid,
+    ]);
+    const existing: unknown[] = await tx.query(
+      `SELECT 1 FROM ${T} WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = $4`,
+      [event.projectId, instanceUrl, event.gitlabProjectId, event.iid],
+    );
+    return { alreadyRequirement: existing.length > 0 };
   }
 
   /** The requirements of these issues (those that exist). */

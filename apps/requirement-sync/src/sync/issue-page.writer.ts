@@ -1,15 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
 import { ConnectionProjection } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue } from '@testkase/gitlab';
 import { Outbox, sqlOf, type OutboxMessage } from '@testkase/platform';
 
+import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
+import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import { requirementEvents, type ChangeCounts } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
-import { RequirementRepository } from '../requirements/requirement.repository';
+import { RequirementRepository, type DefectHoldSettings } from '../requirements/requirement.repository';
 
 /** A page of REST issues, mapped (the CPU part, done while the previous page is being written). */
 export interface MappedPage {
@@ -28,7 +30,12 @@ export class IssuePageWriter {
     private readonly requirements: RequirementRepository,
     private readonly outbox: Outbox,
     private readonly metrics: SyncMetrics,
-  ) {}
+    @Inject(REQUIREMENT_SYNC_CONFIG) config: RequirementSyncConfig,
+  ) {
+    this.hold = { graceMs: config.DEFECT_MARKER_GRACE, pushHoldMaxMs: config.DEFECT_PUSH_HOLD_MAX };
+  }
+
+  private readonly hold: DefectHoldSettings;
 
   map(items: readonly GitlabIssue[], connection: ConnectionRecord): MappedPage {
     const context = projectContextOf(connection);
@@ -57,7 +64,12 @@ export class IssuePageWriter {
     options: { extra?: (counts: ChangeCounts) => OutboxMessage[]; observeLag?: boolean } = {},
   ): Promise<ChangeCounts | null> {
     if (!(await this.stillCurrent(tx, connection))) return null;
-    const outcomes = await this.requirements.upsert(sqlOf(tx), projectContextOf(connection), rows);
+    const { outcomes } = await this.requirements.upsert(
+      sqlOf(tx),
+      projectContextOf(connection),
+      rows,
+      this.hold,
+    );
     const { messages, counts } = requirementEvents(outcomes);
     await this.outbox.addMany(tx, [...messages, ...(options.extra?.(counts) ?? [])]);
     if (options.observeLag) {

@@ -23,6 +23,7 @@ import type { ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository, LOCK_NAMESPACE, type SyncJobKind } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import { BackfillRunner } from './backfill.runner';
+import { HeldIssuesRunner } from './held-issues.runner';
 import { SweepRunner } from './sweep.runner';
 
 /** GitLab will not let this token read the project: retrying soon will not help. */
@@ -51,6 +52,7 @@ export class SyncScheduler
     private readonly connections: ConnectionRepository,
     private readonly backfill: BackfillRunner,
     private readonly sweeps: SweepRunner,
+    private readonly held: HeldIssuesRunner,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
     @Inject(LOGGER) logger: Logger,
@@ -96,8 +98,15 @@ export class SyncScheduler
       this.projection.find<ConnectionRecord>(tx, connectionId),
     );
     if (!connection || connection.state !== 'active') return;
-    if (job === 'backfill') await this.backfill.run(lease, connection, signal);
-    else await this.sweeps.run(lease, connection, job, signal);
+    switch (job) {
+      case 'backfill':
+        return this.backfill.run(lease, connection, signal);
+      case 'held':
+        return this.held.run(lease, connection, signal);
+      case 'full':
+      case 'incremental':
+        return this.sweeps.run(lease, connection, job, signal);
+    }
   }
 
   async onFailure(
@@ -106,10 +115,9 @@ export class SyncScheduler
     error: unknown,
   ): Promise<void> {
     if (isAppError(error)) this.metrics.gitlabErrors.inc({ code: error.code });
-    if (job !== 'backfill') {
+    if (job === 'full' || job === 'incremental')
       this.metrics.reconciliations.inc({ kind: job, result: 'failed' });
-      return;
-    }
+    if (job !== 'backfill') return;
     if (!isAppError(error) || !PERMANENT_CODES.has(error.code)) return;
     const connection = await lease.transaction((tx) =>
       this.projection.find<ConnectionRecord>(tx, connectionId),

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 import { ConnectionProjection } from '@testkase/consumer-kit';
@@ -6,12 +6,18 @@ import type { IssueSnapshot } from '@testkase/gitlab';
 import { InboxOutbox, inPooledTransaction, type OutboxMessage, type Sql } from '@testkase/platform';
 import { TransientError, ValidationError } from '@testkase/util';
 
+import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
+import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
 import { SyncMetrics, type IssueEventOutcome } from '../metrics/sync.metrics';
 import { requirementEvents } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
 import type { RequirementRecord } from '../requirements/requirement.record';
-import { RequirementRepository, type UpsertOutcome } from '../requirements/requirement.repository';
+import {
+  RequirementRepository,
+  type DefectHoldSettings,
+  type UpsertOutcome,
+} from '../requirements/requirement.repository';
 
 /** The inbox name of both issue-event consumers: a delivery is applied once whichever subject carried it. */
 export const ISSUE_EVENTS_INBOX = 'requirement-sync-issue-events';
@@ -74,7 +80,12 @@ export class IssueEventApplier {
     private readonly inboxOutbox: InboxOutbox,
     private readonly requirements: RequirementRepository,
     private readonly metrics: SyncMetrics,
-  ) {}
+    @Inject(REQUIREMENT_SYNC_CONFIG) config: RequirementSyncConfig,
+  ) {
+    this.hold = { graceMs: config.DEFECT_MARKER_GRACE, pushHoldMaxMs: config.DEFECT_PUSH_HOLD_MAX };
+  }
+
+  private readonly hold: DefectHoldSettings;
 
   /** @param connectionId a UUID (the caller checked it: it is written into the opening SQL) */
   async apply(connectionId: string, items: readonly IssueEventItem[]): Promise<IssueEventResult[]> {
@@ -157,14 +168,19 @@ export class IssueEventApplier {
     const written: UpsertOutcome[] = [];
     const notWritten: Array<{ index: number; row: RequirementUpsertRow }> = [];
     for (const round of rounds(rows)) {
-      const outcomes = await this.requirements.upsert(
+      const { outcomes, held } = await this.requirements.upsert(
         sql,
         context,
         round.map((item) => item.row),
+        this.hold,
       );
       const byIid = new Map(outcomes.map((outcome) => [outcome.record.iid, outcome]));
       for (const item of round) {
         const outcome = byIid.get(item.row.iid);
+        if (held.has(item.row.iid)) {
+          decided.set(item.index, 'defect_held');
+          continue;
+        }
         if (!outcome) {
           notWritten.push(item);
           continue;
@@ -200,10 +216,14 @@ export class IssueEventApplier {
       (await this.requirements.findByIssues(sql, context, iids)).map((record) => [record.iid, record]),
     );
     const defects = await this.requirements.defectIids(sql, context, iids);
+    const held = await this.requirements.heldIids(sql, connection.connection_id, iids);
     for (const { index, row } of notWritten) {
       const record = stored.get(row.iid);
       if (!record) {
-        decided.set(index, defects.has(row.iid) ? 'defect_skipped' : 'stale');
+        decided.set(
+          index,
+          defects.has(row.iid) ? 'defect_skipped' : held.has(row.iid) ? 'defect_held' : 'stale',
+        );
         continue;
       }
       const sameSecond =

@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto';
 
+import { DefectPushFinished, DefectPushStarted } from '@testkase/contracts';
 import type { TestStack } from '@testkase/testing';
 
 import { FakeConnectionService } from './fake-connection-service';
 import { createIssueHook, type SimProject } from './sim-project';
 import { WebhookRelay } from './webhook-relay';
 
+/** A defect as a test pushes it to GitLab. */
+export interface TestDefect {
+  readonly defectId: string;
+  readonly title: string;
+  readonly description: string;
+}
+
 /** How a test connects a TestKase project to a simulator project, and takes it apart again. */
 export interface ProjectLink {
   connect(projectId: string, project: SimProject): Promise<string>;
+  /** Pushes a defect to the connected project's GitLab (as defect-sync does); resolves to the issue's iid. */
+  pushDefect(projectId: string, defect: TestDefect): Promise<number>;
   disconnect(projectId: string): Promise<void>;
   resync(projectId: string): Promise<void>;
   close(): Promise<void>;
@@ -71,6 +81,30 @@ export class FakeProjectLink implements ProjectLink {
     return connectionId;
   }
 
+  /**
+   * What defect-sync does, seen from requirement-sync: `push_started`, the issue created by the
+   * integration's user with the marker, then `push_finished` naming it.
+   */
+  async pushDefect(projectId: string, defect: TestDefect): Promise<number> {
+    const { connectionId, project } = this.connectionOf(projectId);
+    const ref = { connectionId, projectId, defectId: defect.defectId };
+    await this.service.publish(DefectPushStarted, { ...ref, startedAt: new Date().toISOString() });
+    const issue = await project.sim.createIssue(project.id, {
+      as: project.bot,
+      title: defect.title,
+      description: `${defect.description}\n\n<!-- testkase:defect:${defect.defectId} -->`,
+    });
+    await this.service.publish(DefectPushFinished, {
+      ...ref,
+      outcome: 'linked',
+      instanceUrl: new URL(project.webUrl).origin,
+      gitlabProjectId: project.id,
+      iid: issue.iid,
+      finishedAt: new Date().toISOString(),
+    });
+    return issue.iid;
+  }
+
   async disconnect(projectId: string): Promise<void> {
     const { connectionId, project } = this.connectionOf(projectId);
     this.service.removeCredentials(connectionId);
@@ -114,6 +148,26 @@ export class RealProjectLink implements ProjectLink {
     const connectionId = response.body.connectionId ?? response.body.id;
     if (!connectionId) throw new Error(`connect gave no connection id: ${JSON.stringify(response.body)}`);
     return connectionId;
+  }
+
+  async pushDefect(projectId: string, defect: TestDefect): Promise<number> {
+    const response = await this.stack.core<{ defect?: { issue?: { iid: number } | null } }>(
+      'defect-sync',
+      'POST',
+      `/v1/projects/${encodeURIComponent(projectId)}/defects/${encodeURIComponent(defect.defectId)}/push`,
+      {
+        title: defect.title,
+        description: defect.description,
+        descriptionFormat: 'markdown',
+        priority: 'Critical',
+        status: 'Open',
+        url: `https://testkase.example.com/${projectId}/defects/${defect.defectId}`,
+      },
+    );
+    const iid = response.body.defect?.issue?.iid;
+    if (response.status >= 300 || !iid)
+      throw new Error(`push answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return iid;
   }
 
   async disconnect(projectId: string): Promise<void> {

@@ -80,6 +80,7 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
           SYNC_SCHEDULER_TICK: '200ms',
           BACKFILL_PROGRESS_INTERVAL: '200ms',
           CREDENTIALS_CACHE_TTL: '2s',
+          DEFECT_MARKER_GRACE: '2s',
           DB_POOL_SIZE: '8',
           GRPC_PORT: String(grpcPort),
         },
@@ -98,14 +99,6 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
         descriptionTemplate: 'As a **buyer** I want feature {{n}} (issue #{{iid}}).',
       },
     });
-    for (let n = 1; n <= DEFECTS; n += 1) {
-      await main.sim.createIssue(main.id, {
-        as: main.developer,
-        title: `Defect ${n} pushed from TestKase`,
-        description: `Steps to reproduce ${n}\n\n<!-- testkase:defect:DEF-${n} -->`,
-        labels: ['priority::high'],
-      });
-    }
   }, 120_000);
 
   afterAll(async () => {
@@ -117,6 +110,14 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
 
   it('imports every issue of a connected project as the mapping says, defects excepted', async () => {
     mainConnection = await link.connect(MAIN, main);
+    // Pushed while the backfill runs: defect-sync's issues are never requirements.
+    for (let n = 1; n <= DEFECTS; n += 1) {
+      await link.pushDefect(MAIN, {
+        defectId: `DEF-${n}`,
+        title: `Defect ${n} pushed from TestKase`,
+        description: `Steps to reproduce ${n}`,
+      });
+    }
     await eventually(async () => expect((await allRequirements(stack, MAIN)).length).toBe(SEEDED), {
       timeoutMs: 120_000,
       intervalMs: 500,
@@ -157,11 +158,12 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
       )
         .map((event) => event.data)
         .filter((data) => data.connectionId === mainConnection);
-      expect(progress.at(-1)).toMatchObject({
-        state: 'completed',
-        imported: SEEDED + DEFECTS,
-        expected: SEEDED + DEFECTS,
-      });
+      const last = progress.at(-1);
+      expect(last).toMatchObject({ state: 'completed' });
+      // Every issue GitLab listed, defects pushed meanwhile included (as far as the backfill saw them).
+      expect(last?.imported).toBe(last?.expected);
+      expect(last?.imported).toBeGreaterThanOrEqual(SEEDED);
+      expect(last?.imported).toBeLessThanOrEqual(SEEDED + DEFECTS);
     });
   });
 
@@ -368,20 +370,64 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
 
   it('never imports an issue defect-sync created, even once its marker is edited away', async () => {
     const skipped = () => metric(stack, 'requirement_sync_issue_events_total', { outcome: 'defect_skipped' });
-    const initially = await skipped();
-    const defect = await main.sim.createIssue(main.id, {
-      as: main.developer,
-      title: 'Pushed defect',
-      description: 'Crash\n\n<!-- testkase:defect:DEF-900 -->',
-    });
-    await eventually(async () => expect(await skipped()).toBeGreaterThan(initially));
     const before = await skipped();
-    await main.sim.updateIssue(main.id, defect.iid, {
-      as: main.developer,
-      description: 'Crash (marker removed)',
+    const iid = await link.pushDefect(MAIN, {
+      defectId: 'DEF-900',
+      title: 'Pushed defect',
+      description: 'Crash',
     });
+    await main.sim.updateIssue(main.id, iid, { as: main.developer, description: 'Crash (marker removed)' });
+    await main.sim.updateIssue(main.id, iid, { as: main.developer, title: 'Pushed defect, renamed' });
     await eventually(async () => expect(await skipped()).toBeGreaterThan(before));
-    expect(await requirementOf(MAIN, defect.iid)).toBeUndefined();
+    // Long past the grace period, and after a full sweep that lists the issue without its marker.
+    const sweepsBefore = (
+      await eventsOf<ReconciliationReportedV1>('INTEGRATION', 'integration.requirement.reconciled')
+    ).length;
+    await link.resync(MAIN);
+    await eventually(
+      async () =>
+        expect(
+          (await eventsOf<ReconciliationReportedV1>('INTEGRATION', 'integration.requirement.reconciled'))
+            .length,
+        ).toBeGreaterThan(sweepsBefore),
+      { timeoutMs: 30_000 },
+    );
+    expect(await requirementOf(MAIN, iid)).toBeUndefined();
+  });
+
+  it('imports a copy of a pushed issue (a /clone, a pasted marker) once the grace period is over; never the original', async () => {
+    const held = () => metric(stack, 'requirement_sync_issue_events_total', { outcome: 'defect_held' });
+    const original = await link.pushDefect(MAIN, {
+      defectId: 'DEF-901',
+      title: 'Checkout crashes',
+      description: 'Steps',
+    });
+    const heldBefore = await held();
+    await main.sim.addNote(main.id, original, { as: main.developer, body: '/clone' });
+    const copy = await eventually(async () => {
+      const issues = await simIssues(main);
+      const clone = issues.find((issue) => issue.title === 'Checkout crashes' && issue.iid !== original);
+      if (!clone) throw new Error('the clone is not there yet');
+      return clone;
+    });
+    const pasted = await main.sim.createIssue(main.id, {
+      as: main.developer,
+      title: 'Pasted from another defect',
+      description: 'Copied text\n\n<!-- testkase:defect:DEF-901 -->',
+    });
+    // Held while young (the grace period of this stack is 2 s), then imported like any other issue.
+    await eventually(async () => expect(await held()).toBeGreaterThan(heldBefore));
+    await eventually(
+      async () => {
+        expect(await requirementOf(MAIN, copy.iid)).toMatchObject({
+          title: 'Checkout crashes',
+          syncState: 'synced',
+        });
+        expect(await requirementOf(MAIN, pasted.iid)).toMatchObject({ title: 'Pasted from another defect' });
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(await requirementOf(MAIN, original)).toBeUndefined();
   });
 
   it('repairs dropped deliveries at the next reconciliation, and reports it', async () => {

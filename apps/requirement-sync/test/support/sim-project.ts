@@ -12,6 +12,8 @@ export interface SimProject {
   /** Token of the integration's user (Maintainer, scope api). */
   readonly token: string;
   readonly botUserId: number;
+  /** Username of the integration's user (who creates pushed defects' issues). */
+  readonly bot: string;
   /** Username of a Developer who edits issues (webhooks fire as for any user). */
   readonly developer: string;
 }
@@ -38,6 +40,7 @@ export async function createSimProject(
     webUrl: info.webUrl,
     token: token.token,
     botUserId: bot.id,
+    bot: bot.username,
     developer: developer.username,
   };
 }

@@ -9,6 +9,13 @@ import {
   ConnectionConnectedV1,
   ConnectionDisconnectedV1,
   ConnectionStatusChangedV1,
+  DefectPriorityChangedV1,
+  DefectPushedV1,
+  DefectPushFailedV1,
+  DefectPushFinishedV1,
+  DefectPushStartedV1,
+  DefectStatusChangedV1,
+  DefectUpdatedV1,
   DeliveriesSeenV1,
   ReconciliationReportedV1,
   RequirementDeprecatedV1,
@@ -32,6 +39,13 @@ const cases: Array<[string, new () => object, object]> = [
   ['integration.requirement.reconciled', ReconciliationReportedV1, fixtures.reconciliationReportedFixture],
   ['integration.webhook.deliveries_seen', DeliveriesSeenV1, fixtures.deliveriesSeenFixture],
   ['WEBHOOK_VERIFIERS entry', WebhookVerifierV1, fixtures.webhookVerifierFixture],
+  ['testkase.defect.pushed', DefectPushedV1, fixtures.defectPushedFixture],
+  ['testkase.defect.push_failed', DefectPushFailedV1, fixtures.defectPushFailedFixture],
+  ['testkase.defect.updated', DefectUpdatedV1, fixtures.defectUpdatedFixture],
+  ['testkase.defect.status_changed', DefectStatusChangedV1, fixtures.defectStatusChangedFixture],
+  ['testkase.defect.priority_changed', DefectPriorityChangedV1, fixtures.defectPriorityChangedFixture],
+  ['integration.defect.push_started', DefectPushStartedV1, fixtures.defectPushStartedFixture],
+  ['integration.defect.push_finished', DefectPushFinishedV1, fixtures.defectPushFinishedFixture],
 ];
 
 describe('event contracts', () => {

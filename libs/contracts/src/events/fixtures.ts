@@ -6,6 +6,16 @@ import type {
   ResyncRequestedV1,
 } from './connection/connection.events';
 import type {
+  DefectPriorityChangedV1,
+  DefectPushedV1,
+  DefectPushFailedV1,
+  DefectPushFinishedV1,
+  DefectPushStartedV1,
+  DefectStatusChangedV1,
+  DefectUpdatedV1,
+  DefectV1,
+} from './defect/defect.events';
+import type {
   BackfillProgressReportedV1,
   ReconciliationReportedV1,
   RequirementDeprecatedV1,
@@ -142,3 +152,85 @@ export const webhookVerifierFixture: WebhookVerifierV1 = {
 };
 
 export const deliveriesSeenFixture: DeliveriesSeenV1 = { connectionId, lastDeliveryAt: at, count: 12 };
+
+export const defectFixture: DefectV1 = {
+  projectId: 'demo',
+  defectId: 'DEF-42',
+  connectionId,
+  issue: {
+    platform: 'gitlab',
+    instanceUrl: 'https://gitlab.example.com',
+    gitlabProjectId: 42,
+    iid: 31,
+    issueId: 1031,
+    webUrl: 'https://gitlab.example.com/demo/testkase-demo/-/issues/31',
+  },
+  title: 'Checkout fails with an expired card',
+  priority: 'Critical',
+  status: 'Open',
+  syncStatus: 'synced',
+  error: null,
+  warnings: [],
+  gitlab: {
+    state: 'opened',
+    labels: ['priority::high'],
+    title: 'Checkout fails with an expired card',
+    updatedAt: at,
+  },
+  version: 2,
+  pushedAt: at,
+  updatedAt: at,
+};
+
+export const defectPushedFixture: DefectPushedV1 = { defect: defectFixture, created: true };
+
+export const defectPushFailedFixture: DefectPushFailedV1 = {
+  defect: { ...defectFixture, issue: null, gitlab: null, syncStatus: 'failed', pushedAt: null },
+  error: { code: 'GITLAB_REJECTED', message: 'Issues are turned off', at, retryAt: null },
+};
+
+export const defectUpdatedFixture: DefectUpdatedV1 = {
+  defect: defectFixture,
+  changedFields: ['title'],
+  title: 'Checkout fails with an expired card',
+  descriptionMarkdown: 'Steps: pay with **4000 0000 0000 0069**.',
+  descriptionHtml: '<p>Steps: pay with <strong>4000 0000 0000 0069</strong>.</p>',
+  actor: { id: 7, username: 'dev-alice', name: 'Alice' },
+  gitlabUpdatedAt: at,
+};
+
+export const defectStatusChangedFixture: DefectStatusChangedV1 = {
+  defect: { ...defectFixture, status: 'Closed' },
+  previousStatus: 'Open',
+  status: 'Closed',
+  gitlabState: 'closed',
+  actor: { id: 7, username: 'dev-alice', name: 'Alice' },
+  gitlabUpdatedAt: at,
+};
+
+export const defectPriorityChangedFixture: DefectPriorityChangedV1 = {
+  defect: { ...defectFixture, priority: 'Blocker' },
+  previousPriority: 'Critical',
+  priority: 'Blocker',
+  labels: ['priority::critical'],
+  actor: null,
+  gitlabUpdatedAt: at,
+};
+
+export const defectPushStartedFixture: DefectPushStartedV1 = {
+  connectionId,
+  projectId: 'demo',
+  defectId: 'DEF-42',
+  startedAt: at,
+};
+
+export const defectPushFinishedFixture: DefectPushFinishedV1 = {
+  connectionId,
+  projectId: 'demo',
+  defectId: 'DEF-42',
+  outcome: 'linked',
+  instanceUrl: 'https://gitlab.example.com',
+  gitlabProjectId: 42,
+  iid: 31,
+  finishedAt: at,
+};

@@ -12,6 +12,11 @@ export const GRPC_SERVICES = {
     service: 'ConnectionService',
     protoPath: path.join(PROTO_DIR, 'connection.proto'),
   },
+  defects: {
+    package: 'testkase.gitlab.defects.v1',
+    service: 'DefectService',
+    protoPath: path.join(PROTO_DIR, 'defects.proto'),
+  },
   requirements: {
     package: 'testkase.gitlab.requirements.v1',
     service: 'RequirementService',

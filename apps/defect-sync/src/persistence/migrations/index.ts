@@ -1,4 +1,10 @@
 import { CreateMessagingTables1764057600000 } from './1764057600000-CreateMessagingTables';
+import { CreateConnectionProjection1764921600000 } from './1764921600000-CreateConnectionProjection';
+import { CreateDefects1764921600001 } from './1764921600001-CreateDefects';
 
 /** Every migration, oldest first. Append-only. */
-export const MIGRATIONS = [CreateMessagingTables1764057600000];
+export const MIGRATIONS = [
+  CreateMessagingTables1764057600000,
+  CreateConnectionProjection1764921600000,
+  CreateDefects1764921600001,
+];

@@ -1,0 +1,186 @@
+import { Inject, Injectable } from '@nestjs/common';
+
+import { snapshotFromRestIssue, type GitlabIssue, type UpdateIssueInput } from '@testkase/gitlab';
+import { LOGGER, type Logger } from '@testkase/platform';
+import { defectPriorityToLabel, planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
+
+import { DEFECT_SYNC_CONFIG } from '../config/config.token';
+import type { DefectSyncConfig } from '../config/defect-sync.config';
+import type { DefectField, DefectRecord } from '../defects/defect.record';
+import { DefectRepository, type DefectColumns } from '../defects/defect.repository';
+import { ourIssue } from '../defects/gitlab-merge';
+import { sameDescription } from '../defects/issue-content';
+import { DefectMetrics } from '../metrics/defect.metrics';
+import { gitlabFailureOf, retryDelayMs } from './gitlab-failure';
+import { TokenRefused } from './issue-pusher';
+import type { LaneContext } from './lane-context';
+import { PriorityLabels } from './priority-labels';
+
+/**
+ * Brings a pushed issue in line with its defect: the fields TestKase changed (title, description
+ * with defect-sync's block, close/reopen by the status table, the priority label — the old
+ * `priority::*` removed, since scoped labels are not exclusive on GitLab Free), and a priority label
+ * that could not be applied before. One PUT; what GitLab answers becomes the last state seen, so the
+ * webhook our write causes is recognised as an echo.
+ */
+@Injectable()
+export class IssueWriter {
+  constructor(
+    private readonly defects: DefectRepository,
+    private readonly labels: PriorityLabels,
+    private readonly metrics: DefectMetrics,
+    @Inject(DEFECT_SYNC_CONFIG) private readonly config: DefectSyncConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async write(lane: LaneContext, record: DefectRecord): Promise<void> {
+    if (record.iid === null) return;
+    try {
+      const { input, written, pendingLabel } = await this.plan(lane, record);
+      let issue: GitlabIssue | null = null;
+      if (Object.keys(input).length > 0) {
+        issue = await lane.gitlab.issues.update(lane.project.gitlabProjectId, record.iid, input);
+        this.metrics.gitlabWrites.inc({ kind: 'issue_update' });
+      }
+      await this.commit(lane, record, issue, written, pendingLabel);
+    } catch (error) {
+      await this.failed(lane, record, error);
+    }
+  }
+
+  private async plan(
+    lane: LaneContext,
+    record: DefectRecord,
+  ): Promise<{ input: UpdateIssueInput; written: Set<DefectField>; pendingLabel: string | null }> {
+    const ours = ourIssue(record);
+    const dirty = new Set(record.dirty);
+    const written = new Set<DefectField>();
+    const input: { -readonly [K in keyof UpdateIssueInput]: UpdateIssueInput[K] } = {};
+    if (dirty.has('title') && ours.title !== record.gl_title) input.title = ours.title;
+    if (dirty.has('title')) written.add('title');
+    // A long title heads the description, so a title change can change the description too.
+    if (
+      (dirty.has('description') || dirty.has('title')) &&
+      !sameDescription(ours.description, record.gl_description ?? '')
+    ) {
+      input.description = ours.description;
+    }
+    if (dirty.has('description')) written.add('description');
+    if (dirty.has('status')) {
+      const event = record.gl_state ? stateEventFor(record.status, record.gl_state) : null;
+      if (event) input.state_event = event;
+      written.add('status');
+    }
+    let pendingLabel = record.pending_label;
+    if (dirty.has('priority') || record.pending_label !== null) {
+      const label = defectPriorityToLabel(record.priority);
+      const plan = planPriorityLabels(record.gl_labels ?? [], record.priority);
+      const state =
+        plan.add.length > 0
+          ? await this.labels.ensure(lane.gitlab, lane.project.gitlabProjectId, label)
+          : 'exists';
+      if (plan.add.length > 0) input.add_labels = plan.add;
+      if (plan.remove.length > 0) input.remove_labels = plan.remove;
+      pendingLabel = plan.add.length > 0 && state === 'forbidden' ? label : null;
+      written.add('priority');
+    }
+    return { input, written, pendingLabel };
+  }
+
+  private async commit(
+    lane: LaneContext,
+    used: DefectRecord,
+    issue: GitlabIssue | null,
+    written: ReadonlySet<DefectField>,
+    plannedPendingLabel: string | null,
+  ): Promise<void> {
+    const snapshot = issue ? snapshotFromRestIssue(issue) : null;
+    await lane.lease.transaction(async (tx) => {
+      const current = await this.defects.findById(tx, used.id, true);
+      if (!current || current.detached_at) return;
+      // A field TestKase changed again while we wrote stays dirty; so does one we could not write.
+      const dirty = current.dirty.filter(
+        (field) => !written.has(field) || JSON.stringify(current[field]) !== JSON.stringify(used[field]),
+      );
+      const columns: DefectColumns = {
+        dirty,
+        error_code: null,
+        error_message: null,
+        error_at: null,
+        failures: 0,
+      };
+      // GitLab's answer is the last state seen, unless a webhook already showed a later one.
+      if (issue && snapshot && (!current.gl_updated_at || snapshot.updatedAt >= current.gl_updated_at)) {
+        Object.assign(columns, {
+          gl_title: issue.title,
+          gl_description: issue.description ?? '',
+          gl_state: issue.state,
+          gl_labels: [...issue.labels],
+          gl_updated_at: snapshot.updatedAt,
+          gl_updated_at_exact: snapshot.updatedAtExact,
+        });
+      }
+      const labels = issue ? issue.labels : (current.gl_labels ?? []);
+      const wanted = defectPriorityToLabel(current.priority);
+      const stillMissing = plannedPendingLabel !== null && !labels.includes(wanted) ? wanted : null;
+      columns.pending_label = stillMissing;
+      columns.warnings = stillMissing
+        ? current.warnings
+        : current.warnings.filter((w) => !w.code.startsWith('LABEL_'));
+      columns.next_attempt_at = dirty.length > 0 ? new Date() : null;
+      await this.defects.update(tx, used.id, columns, {
+        bump: written.size > 0 || stillMissing !== current.pending_label,
+      });
+    });
+  }
+
+  private async failed(lane: LaneContext, record: DefectRecord, error: unknown): Promise<void> {
+    const failure = gitlabFailureOf(error);
+    this.metrics.writeFailures.inc({ code: failure.code });
+    const failures = record.failures + 1;
+    let nextAttemptAt: Date | null;
+    switch (failure.kind) {
+      case 'auth':
+        nextAttemptAt = null; // requeued when the token is replaced
+        break;
+      case 'permanent':
+        // GitLab refuses the write (the issue was deleted, the title is invalid, …): reconciliation tries again.
+        nextAttemptAt =
+          failure.code === 'GITLAB_NOT_FOUND' ? null : new Date(Date.now() + this.config.RECONCILE_INTERVAL);
+        break;
+      case 'transient':
+        nextAttemptAt = new Date(
+          Date.now() + retryDelayMs(failures, this.config.RETRY_MAX_INTERVAL, failure.retryAfterMs),
+        );
+        break;
+    }
+    const message =
+      failure.code === 'GITLAB_NOT_FOUND'
+        ? 'The GitLab issue is gone (deleted, or moved to another project)'
+        : failure.message;
+    await lane.lease.transaction((tx) =>
+      this.defects.update(
+        tx,
+        record.id,
+        {
+          error_code: failure.code,
+          error_message: message,
+          error_at: new Date(),
+          failures,
+          next_attempt_at: nextAttemptAt,
+        },
+        { bump: true },
+      ),
+    );
+    this.logger.warn(
+      {
+        connectionId: lane.project.connectionId,
+        defectId: record.defect_id,
+        code: failure.code,
+        kind: failure.kind,
+      },
+      'GitLab write failed',
+    );
+    if (failure.kind === 'auth') throw new TokenRefused(failure, error);
+  }
+}
