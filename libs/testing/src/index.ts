@@ -2,3 +2,4 @@ export * from './harness';
 export * from './gitlab-sim-client';
 export * from './env-example';
 export * from './core-grpc-client';
+export * from './sim-project';

@@ -98,6 +98,8 @@ export class DefectsService {
       priority: body.priority,
       status: body.status,
     };
+    // Only the request that recorded (or re-queued) the push answers `created`; concurrent ones share its result.
+    let initiated = false;
     const record = await this.dataSource.transaction(async (tx) => {
       await this.connections.enterGate(tx, connection.connection_id);
       const current = await this.connections.find<ConnectionRecord>(tx, connection.connection_id);
@@ -114,6 +116,7 @@ export class DefectsService {
       });
       if (inserted) {
         await this.outbox.addMany(tx, [pushStartedEvent(row)]);
+        initiated = true;
         return row;
       }
       const retryable = row.push_state === 'failed' || (row.detached_at !== null && row.iid === null);
@@ -140,6 +143,7 @@ export class DefectsService {
       );
       if (!again) throw new Error('a locked defect row could not be updated');
       await this.outbox.addMany(tx, [pushStartedEvent(again)]);
+      initiated = true;
       return again;
     });
     if (record.push_state === 'created') return { outcome: 'existing', defect: toDefectV1(record) };
@@ -149,7 +153,7 @@ export class DefectsService {
       (row) => row.push_state !== 'queued' || this.waitsForToken(row),
     );
     if (settled.push_state === 'created') {
-      const createdNow = settled.pushed_at !== null && settled.pushed_at >= requestedAt;
+      const createdNow = initiated && settled.pushed_at !== null && settled.pushed_at >= requestedAt;
       return { outcome: createdNow ? 'created' : 'existing', defect: toDefectV1(settled) };
     }
     if (settled.push_state === 'failed' || this.waitsForToken(settled)) {

@@ -98,10 +98,15 @@ export class IssueWriter {
     await lane.lease.transaction(async (tx) => {
       const current = await this.defects.findById(tx, used.id, true);
       if (!current || current.detached_at) return;
-      // A field TestKase changed again while we wrote stays dirty; so does one we could not write.
-      const dirty = current.dirty.filter(
-        (field) => !written.has(field) || JSON.stringify(current[field]) !== JSON.stringify(used[field]),
+      // A field that changed while we wrote — TestKase changed it again, or a later GitLab edit won and
+      // our write has just overwritten it — is written again with its current value; so is one we
+      // could not write.
+      const changedMeanwhile = [...written].filter(
+        (field) => JSON.stringify(current[field]) !== JSON.stringify(used[field]),
       );
+      const dirty = [
+        ...new Set([...current.dirty.filter((field) => !written.has(field)), ...changedMeanwhile]),
+      ];
       const columns: DefectColumns = {
         dirty,
         error_code: null,

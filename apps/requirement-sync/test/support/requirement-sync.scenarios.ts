@@ -15,7 +15,7 @@ import { expectedFields, type SimIssueState } from './expected-requirement';
 import { metric } from './metrics';
 import type { ProjectLink } from './project-link';
 import { allRequirements, upsertedEvents } from './requirements-api';
-import { createSimProject, type SimProject } from './sim-project';
+import { createSimProject, type SimProject } from '@testkase/testing';
 
 export interface ScenarioOptions {
   label: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { GitlabSimClient, SIM_ACCESS, type SimBulkIssues, type SimProjectInfo } from '@testkase/testing';
+import { GitlabSimClient, SIM_ACCESS, type SimBulkIssues, type SimProjectInfo } from './gitlab-sim-client';
 
 /** A GitLab project in the simulator with a Maintainer token for the integration and a Developer. */
 export interface SimProject {
