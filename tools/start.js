@@ -164,6 +164,15 @@ ${APPS.map((a) => `  ${a.name.padEnd(20)} http://127.0.0.1:${a.port}   /health/r
 
   # the connection, as TestKase core sees it
   curl -s -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' http://127.0.0.1:3001/v1/projects/demo/connection; echo
+
+  # push a defect to GitLab (one issue per defect: pushing again answers the same link)
+  curl -s -X POST -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' -H 'Content-Type: application/json' \\
+    -d '{"title":"Checkout fails with an expired card","description":"<p>Pay with an <b>expired</b> card</p>","priority":"Critical","status":"Open","url":"https://testkase.example.com/demo/defects/DEF-1","context":{"testCaseKey":"TC-1","cycle":"Regression"}}' \\
+    http://127.0.0.1:3003/v1/projects/demo/defects/DEF-1/push; echo
+
+  # close its issue as dev-alice on GitLab (the iid from the answer), then see the defect follow
+  curl -s -X PUT -H 'PRIVATE-TOKEN: ${SIM.developerToken}' -d state_event=close ${SIM.url}/api/v4/projects/demo%2Ftestkase-demo/issues/<iid> >/dev/null
+  curl -s -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' http://127.0.0.1:3003/v1/projects/demo/defects/DEF-1; echo
 ${line}
 `);
 }

@@ -30,43 +30,8 @@ export class DefectSyncConfig extends GitlabConsumerConfig {
   @ToDurationMs()
   LANE_LINGER = 2_000;
 
-  /** Incremental reconciliation of pushed issues, `webhook_managed` connections (`5m`, as requirements). */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 5m, 30s or 300000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_INTERVAL: number = 5 * 60_000;
-
-  /** The same for `webhook_manual` connections, whose hook we cannot watch (`1m`). */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 1m, 30s or 60000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_INTERVAL_MANUAL = 60_000;
-
-  /** How far before the last watermark an incremental sweep starts (`10m`). */
-  @Min(0)
-  @IsInt({ message: 'must be a duration such as 10m or 600000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_SAFETY_MARGIN: number = 10 * 60_000;
-
-  /** Full reconciliation of every pushed issue by iid (deleted issues, missed labels) (`24h`). */
-  @Min(10_000)
-  @IsInt({ message: 'must be a duration such as 24h or 86400000 (ms)' })
-  @ToDurationMs()
-  FULL_SWEEP_INTERVAL: number = 24 * 3_600_000;
-
-  /** How often each replica looks for due lanes and sweeps (`1s`). */
-  @Min(50)
-  @Max(60_000)
-  @IsInt({ message: 'must be a duration such as 1s or 1000 (ms)' })
-  @ToDurationMs()
-  SYNC_SCHEDULER_TICK = 1_000;
-
   /** Connections one replica works for at once (each holds one database connection) (`4`). */
-  @Min(1)
-  @Max(64)
-  @IsInt()
-  @ToInteger()
-  SYNC_JOB_CONCURRENCY = 4;
+  override SYNC_JOB_CONCURRENCY = 4;
 
   /** Longest wait between retries of a failed GitLab write (`5m`). */
   @Min(1_000)

@@ -10,6 +10,8 @@ import {
   ConnectionJobScheduler,
   ConnectionProjection,
   GitlabAccess,
+  schedulerSettingsOf,
+  sweepScheduleOf,
   type ConnectionJobs,
   type DueJob,
   type JobLease,
@@ -56,11 +58,7 @@ export class DefectJobs
       'defect-sync',
       dataSource,
       this,
-      {
-        tickMs: config.SYNC_SCHEDULER_TICK,
-        concurrency: config.SYNC_JOB_CONCURRENCY,
-        lockNamespace: LOCK_NAMESPACE.job,
-      },
+      schedulerSettingsOf(config, LOCK_NAMESPACE.job),
       access,
       logger,
     );
@@ -76,16 +74,7 @@ export class DefectJobs
   }
 
   due(tx: EntityManager, connectionId?: string): Promise<Array<DueJob<DefectJobKind>>> {
-    return this.state.due(
-      tx,
-      {
-        reconcileMs: this.config.RECONCILE_INTERVAL,
-        reconcileManualMs: this.config.RECONCILE_INTERVAL_MANUAL,
-        fullSweepMs: this.config.FULL_SWEEP_INTERVAL,
-        retryMs: this.config.AUTH_RETRY_INTERVAL,
-      },
-      connectionId,
-    );
+    return this.state.due(tx, sweepScheduleOf(this.config), connectionId);
   }
 
   async run(

@@ -9,44 +9,6 @@ export class RequirementSyncConfig extends GitlabConsumerConfig {
 
   override GRPC_PORT = 5002;
 
-  /** Incremental reconciliation of `webhook_managed` connections (`5m`). */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 5m, 30s or 300000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_INTERVAL: number = 5 * 60_000;
-
-  /** Incremental reconciliation of `webhook_manual` connections, whose hook we cannot watch (`1m`). */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 1m, 30s or 60000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_INTERVAL_MANUAL = 60_000;
-
-  /** How far before the last watermark an incremental sweep starts (clock skew, slow commits). */
-  @Min(0)
-  @IsInt({ message: 'must be a duration such as 10m or 600000 (ms)' })
-  @ToDurationMs()
-  RECONCILE_SAFETY_MARGIN: number = 10 * 60_000;
-
-  /** Full sweep that also finds deleted or moved issues (`24h`). */
-  @Min(10_000)
-  @IsInt({ message: 'must be a duration such as 24h or 86400000 (ms)' })
-  @ToDurationMs()
-  FULL_SWEEP_INTERVAL: number = 24 * 3_600_000;
-
-  /** How often each replica looks for due backfills and sweeps (`1s`). */
-  @Min(100)
-  @Max(60_000)
-  @IsInt({ message: 'must be a duration such as 1s or 1000 (ms)' })
-  @ToDurationMs()
-  SYNC_SCHEDULER_TICK = 1_000;
-
-  /** Backfills and sweeps one replica runs at once (each holds one database connection). */
-  @Min(1)
-  @Max(32)
-  @IsInt()
-  @ToInteger()
-  SYNC_JOB_CONCURRENCY = 2;
-
   /** At most one backfill progress event per connection per this interval (`2s`). */
   @Min(100)
   @IsInt({ message: 'must be a duration such as 2s or 2000 (ms)' })

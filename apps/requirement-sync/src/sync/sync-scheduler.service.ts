@@ -10,6 +10,8 @@ import {
   ConnectionJobScheduler,
   ConnectionProjection,
   GitlabAccess,
+  schedulerSettingsOf,
+  sweepScheduleOf,
   type ConnectionJobs,
   type DueJob,
   type JobLease,
@@ -61,11 +63,7 @@ export class SyncScheduler
       'requirement-sync',
       dataSource,
       this,
-      {
-        tickMs: config.SYNC_SCHEDULER_TICK,
-        concurrency: config.SYNC_JOB_CONCURRENCY,
-        lockNamespace: LOCK_NAMESPACE.job,
-      },
+      schedulerSettingsOf(config, LOCK_NAMESPACE.job),
       access,
       logger,
     );
@@ -81,16 +79,7 @@ export class SyncScheduler
   }
 
   due(tx: EntityManager, connectionId?: string): Promise<Array<DueJob<SyncJobKind>>> {
-    return this.connections.due(
-      tx,
-      {
-        reconcileMs: this.config.RECONCILE_INTERVAL,
-        reconcileManualMs: this.config.RECONCILE_INTERVAL_MANUAL,
-        fullSweepMs: this.config.FULL_SWEEP_INTERVAL,
-        retryMs: this.config.AUTH_RETRY_INTERVAL,
-      },
-      connectionId,
-    );
+    return this.connections.due(tx, sweepScheduleOf(this.config), connectionId);
   }
 
   async run(lease: JobLease, { connectionId, job }: DueJob<SyncJobKind>, signal: AbortSignal): Promise<void> {

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '@testkase/platform';
 import { isAppError, jitteredBackoff, withTimeout } from '@testkase/util';
 
+import type { GitlabConsumerConfig } from '../config/gitlab-consumer.config';
 import type { GitlabAccess } from '../gitlab/gitlab-access.service';
 import { isAuthFailure } from '../gitlab/gitlab-access.service';
 import { JobLease } from './job-lease';
@@ -158,3 +159,33 @@ export class ConnectionJobScheduler<Job extends string> {
     await withTimeout(Promise.allSettled([...this.running.values()]), 5_000);
   }
 }
+
+/** When a connection's sweeps are due, from the kit's configuration (the apps' `due` queries take it). */
+export interface SweepSchedule {
+  readonly reconcileMs: number;
+  readonly reconcileManualMs: number;
+  readonly fullSweepMs: number;
+  /** After GitLab refused a token, its connection's jobs wait this long. */
+  readonly retryMs: number;
+}
+
+export const sweepScheduleOf = (
+  config: Pick<
+    GitlabConsumerConfig,
+    'RECONCILE_INTERVAL' | 'RECONCILE_INTERVAL_MANUAL' | 'FULL_SWEEP_INTERVAL' | 'AUTH_RETRY_INTERVAL'
+  >,
+): SweepSchedule => ({
+  reconcileMs: config.RECONCILE_INTERVAL,
+  reconcileManualMs: config.RECONCILE_INTERVAL_MANUAL,
+  fullSweepMs: config.FULL_SWEEP_INTERVAL,
+  retryMs: config.AUTH_RETRY_INTERVAL,
+});
+
+export const schedulerSettingsOf = (
+  config: Pick<GitlabConsumerConfig, 'SYNC_SCHEDULER_TICK' | 'SYNC_JOB_CONCURRENCY'>,
+  lockNamespace: number,
+): SchedulerSettings => ({
+  tickMs: config.SYNC_SCHEDULER_TICK,
+  concurrency: config.SYNC_JOB_CONCURRENCY,
+  lockNamespace,
+});
