@@ -110,9 +110,10 @@ export class DefectWorld {
         token: gitlab.token,
       },
     );
-    if (response.status >= 300)
+    const connectionId = response.body.connectionId ?? response.body.id;
+    if (response.status >= 300 || !connectionId)
       throw new Error(`connect answered ${response.status}: ${JSON.stringify(response.body)}`);
-    return (response.body.connectionId ?? response.body.id)!;
+    return connectionId;
   }
 
   async disconnect(projectId: string): Promise<void> {
