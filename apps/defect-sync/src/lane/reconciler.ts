@@ -59,11 +59,12 @@ export class Reconciler {
         ).map((row) => row.iid),
       );
       for (const issue of issues) {
-        if (!ours.has(issue.iid)) continue;
         const snapshot = snapshotFromRestIssue(issue);
         if (!snapshot) continue;
-        totals.checked += 1;
+        // Every issue listed moves the watermark, ours or not: the next sweep starts after them.
         if (!watermark || snapshot.updatedAt > watermark) watermark = snapshot.updatedAt;
+        if (!ours.has(issue.iid)) continue;
+        totals.checked += 1;
         const outcome = await this.applier.apply(connectionId, snapshot, {});
         if (outcome === 'applied') totals.repaired += 1;
       }
