@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
-import { ConsumerKitModule } from '@testkase/consumer-kit';
+import { ConsumerKitModule, LaneSignals } from '@testkase/consumer-kit';
 import { natsFromConfig, PlatformModule, type Logger } from '@testkase/platform';
 
 import { DEFECT_SYNC_CONFIG } from './config/config.token';
@@ -15,7 +15,6 @@ import { DefectJobs } from './lane/defect-jobs.service';
 import { DefectLane } from './lane/defect-lane';
 import { IssuePusher } from './lane/issue-pusher';
 import { IssueWriter } from './lane/issue-writer';
-import { LaneSignals } from './lane/lane-signals';
 import { PriorityLabels } from './lane/priority-labels';
 import { Reconciler } from './lane/reconciler';
 import { DefectMetrics } from './metrics/defect.metrics';

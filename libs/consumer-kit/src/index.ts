@@ -10,3 +10,7 @@ export * from './gitlab/gitlab-delivery';
 export * from './jobs/connection-job.scheduler';
 export * from './jobs/job-lease';
 export * from './kit.options';
+export * from './lanes/lane-runner';
+export * from './lanes/lane-signals';
+export * from './lanes/gitlab-failure';
+export * from './jobs/sweep-state.store';

@@ -8,3 +8,4 @@ export * from './lib/issue-url';
 export * from './lib/priority';
 export * from './lib/quick-actions';
 export { GITLAB_DESCRIPTION_MAX_CHARS, normaliseUntrustedText } from './lib/untrusted-text';
+export * from './lib/markdown-inline';

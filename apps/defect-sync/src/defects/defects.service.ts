@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { ConnectionProjection, type ConnectionRecord } from '@testkase/consumer-kit';
+import { ConnectionProjection, LaneSignals, type ConnectionRecord } from '@testkase/consumer-kit';
 import type { DefectV1 } from '@testkase/contracts';
 import { Outbox } from '@testkase/platform';
 import { planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
@@ -9,7 +9,6 @@ import { AppError, ValidationError } from '@testkase/util';
 
 import { DEFECT_SYNC_CONFIG } from '../config/config.token';
 import type { DefectSyncConfig } from '../config/defect-sync.config';
-import { LaneSignals } from '../lane/lane-signals';
 import { pushStartedEvent } from './defect-events';
 import { toDefectV1, type DefectField, type DefectRecord } from './defect.record';
 import { DefectRepository, type DefectColumns } from './defect.repository';

@@ -2,9 +2,14 @@ import {
   defectMarker,
   GITLAB_DESCRIPTION_MAX_CHARS,
   htmlToMarkdown,
+  inlineText,
+  markdownLink,
   neutraliseQuickActions,
   normaliseUntrustedText,
+  truncateUtf8,
 } from '@testkase/sync-rules';
+
+export { inlineText };
 
 /** GitLab validates issue titles at 255 characters (docs/GITLAB.md, "Issues (REST)"). */
 export const GITLAB_TITLE_MAX_CHARS = 255;
@@ -49,39 +54,7 @@ const codePoints = (text: string): number => {
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
-/** The longest start of `text` that fits `maxBytes` of UTF-8, never cutting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let end = Math.max(0, maxBytes);
-  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end -= 1;
-  return bytes.subarray(0, end).toString('utf8');
-}
-
-/** One line of plain text inside Markdown: no line breaks, Markdown and HTML syntax escaped. */
-export function inlineText(text: string, maxChars = 500): string {
-  return normaliseUntrustedText(text, maxChars)
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/[\\`*_{}[\]()#+!|<>~&]/g, (char) => `\\${char}`);
-}
-
-/** A URL as a Markdown link target: only http(s), and nothing that could end the link early. */
-function linkTarget(url: string): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
-  return parsed.href.replace(/[()<> ]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-const link = (text: string, url: string | undefined): string => {
-  const target = url === undefined ? null : linkTarget(url);
-  return target === null ? text : `[${text}](${target})`;
-};
+const link = markdownLink;
 
 /** The issue's title: TestKase's, shortened with an ellipsis to GitLab's 255 characters. */
 export function issueTitle(title: string): string {

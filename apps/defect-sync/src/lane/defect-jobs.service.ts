@@ -10,6 +10,7 @@ import {
   ConnectionJobScheduler,
   ConnectionProjection,
   GitlabAccess,
+  LaneSignals,
   schedulerSettingsOf,
   sweepScheduleOf,
   type ConnectionJobs,
@@ -29,7 +30,6 @@ import {
 } from '../connections/sweep-state.repository';
 import { DefectMetrics } from '../metrics/defect.metrics';
 import { DefectLane } from './defect-lane';
-import { LaneSignals } from './lane-signals';
 import { Reconciler } from './reconciler';
 
 /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 
+import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue } from '@testkase/gitlab';
 import { LOGGER, Outbox, type Logger } from '@testkase/platform';
 import { defectPriorityToLabel, stateEventFor } from '@testkase/sync-rules';
@@ -12,24 +13,11 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { markerOf } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import { gitlabFailureOf, retryDelayMs, type GitlabFailure } from './gitlab-failure';
 import type { LaneContext } from './lane-context';
 import { PriorityLabels } from './priority-labels';
 
 /** An issue may have been created this long before its push attempt began (clock skew between us and GitLab). */
 const MARKER_SEARCH_SLACK_MS = 10 * 60_000;
-
-/** Thrown to stop a lane: GitLab refused the token, nothing of this connection can work now. */
-export class TokenRefused extends Error {
-  constructor(
-    readonly failure: GitlabFailure,
-    /** GitLab's error, as the client threw it (the scheduler reports it as the connection's). */
-    readonly error: unknown,
-  ) {
-    super(failure.message);
-    this.name = 'TokenRefused';
-  }
-}
 
 const labelWarning = (label: string, forbidden: boolean) => ({
   code: forbidden ? 'LABEL_CREATION_FORBIDDEN' : 'LABEL_NOT_APPLIED',

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 
+import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue, type UpdateIssueInput } from '@testkase/gitlab';
 import { LOGGER, type Logger } from '@testkase/platform';
 import { defectPriorityToLabel, planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
@@ -11,8 +12,6 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { sameDescription } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import { gitlabFailureOf, retryDelayMs } from './gitlab-failure';
-import { TokenRefused } from './issue-pusher';
 import type { LaneContext } from './lane-context';
 import { PriorityLabels } from './priority-labels';
 

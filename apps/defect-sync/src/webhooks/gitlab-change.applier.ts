@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 
-import { ConnectionProjection, type ConnectionRecord } from '@testkase/consumer-kit';
+import { ConnectionProjection, LaneSignals, type ConnectionRecord } from '@testkase/consumer-kit';
 import type { GitlabActorV1 } from '@testkase/contracts';
 import type { IssueSnapshot } from '@testkase/gitlab';
 import { Inbox, Outbox } from '@testkase/platform';
@@ -10,7 +10,6 @@ import { gitlabChangeEvents } from '../defects/defect-events';
 import type { DefectRecord } from '../defects/defect.record';
 import { DefectRepository } from '../defects/defect.repository';
 import { mergeGitlabSnapshot } from '../defects/gitlab-merge';
-import { LaneSignals } from '../lane/lane-signals';
 import { DefectMetrics, type DefectEventOutcome } from '../metrics/defect.metrics';
 
 /** Where a snapshot of a pushed issue came from. */

@@ -2,7 +2,7 @@ import { parseIssueWebUrl, projectWebUrlFromIssueUrl } from './issue-url';
 
 describe('projectWebUrlFromIssueUrl', () => {
   it.each([
-    // Issue URLs as GitLab sent them in the webhook payloads under shared/gitlab-fixtures/real.
+    // Issue URLs as GitLab sent them in the webhook payloads kept under libs/gitlab/test/fixtures/gitlab/real.
     [
       'https://gitlab.com/sbansal1999/testing-zulip-gitlab-integration/-/issues/1',
       'https://gitlab.com/sbansal1999/testing-zulip-gitlab-integration',

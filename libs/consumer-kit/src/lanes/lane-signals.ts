@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 
 /**
  * In-process signals between the HTTP/gRPC side and the lanes: "there is work for this connection"
- * (wakes its lane if it runs here, else the scheduler) and "this defect's attempt finished" (wakes
+ * (wakes its lane if it runs here, else the scheduler) and "this item's attempt finished" (wakes
  * the requests waiting for it). Requests also poll the database, so a lane on another replica is
- * seen too, only a little later.
+ * seen too, only a little later. Each app provides one instance.
  */
 @Injectable()
 export class LaneSignals {
@@ -30,30 +30,30 @@ export class LaneSignals {
     else this.wakeScheduler();
   }
 
-  /** An attempt on a defect finished (successfully or not). */
-  settled(defectRowId: string): void {
-    const waiting = this.waiters.get(defectRowId);
+  /** An attempt on an item (a defect, a comment) finished, successfully or not. */
+  settled(itemId: string): void {
+    const waiting = this.waiters.get(itemId);
     if (!waiting) return;
-    this.waiters.delete(defectRowId);
+    this.waiters.delete(itemId);
     for (const resolve of waiting) resolve();
   }
 
   /**
-   * Resolves when an attempt on the defect finishes here, or after `pollMs`, whichever is first;
+   * Resolves when an attempt on the item finishes here, or after `pollMs`, whichever is first;
    * callers loop on it until the deadline, reading the row each time.
    */
-  next(defectRowId: string, pollMs: number): Promise<void> {
+  next(itemId: string, pollMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const waiting = this.waiters.get(defectRowId) ?? new Set<() => void>();
+      const waiting = this.waiters.get(itemId) ?? new Set<() => void>();
       const done = () => {
         clearTimeout(timer);
         waiting.delete(done);
-        if (waiting.size === 0 && this.waiters.get(defectRowId) === waiting) this.waiters.delete(defectRowId);
+        if (waiting.size === 0 && this.waiters.get(itemId) === waiting) this.waiters.delete(itemId);
         resolve();
       };
       const timer = setTimeout(done, pollMs);
       waiting.add(done);
-      this.waiters.set(defectRowId, waiting);
+      this.waiters.set(itemId, waiting);
     });
   }
 }

@@ -1,6 +1,6 @@
 import { isAppError } from '@testkase/util';
 
-/** What a failed GitLab call means for the defect it was for. */
+/** What a failed GitLab call means for the item (a defect, a comment) it was for. */
 export type GitlabFailure =
   /** GitLab refused the token: nothing works until it is replaced. */
   | { readonly kind: 'auth'; readonly code: string; readonly message: string }
@@ -45,4 +45,16 @@ export function gitlabFailureOf(error: unknown): GitlabFailure {
 export function retryDelayMs(failures: number, maxMs: number, retryAfterMs?: number): number {
   const backoff = Math.min(maxMs, 1_000 * 2 ** Math.max(0, failures - 1));
   return Math.max(backoff, retryAfterMs ?? 0);
+}
+
+/** Thrown to stop a lane: GitLab refused the token, nothing of this connection can work now. */
+export class TokenRefused extends Error {
+  constructor(
+    readonly failure: GitlabFailure,
+    /** GitLab's error, as the client threw it (the scheduler reports it as the connection's). */
+    readonly error: unknown,
+  ) {
+    super(failure.message);
+    this.name = 'TokenRefused';
+  }
 }
