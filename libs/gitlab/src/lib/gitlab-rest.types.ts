@@ -1,7 +1,7 @@
 /**
  * The REST shapes this library returns, exactly as GitLab sends them (snake_case, ISO 8601 UTC
  * timestamps as strings). Only the fields the integration uses are declared; nullables are
- * declared as GitLab sends them (see shared/gitlab-fixtures/ and docs/GITLAB.md, "Issues (REST)",
+ * declared as GitLab sends them (see test/fixtures/gitlab/ and docs/GITLAB.md, "Issues (REST)",
  * "Notes (REST)", "Labels", "Project webhooks (REST)").
  */
 
