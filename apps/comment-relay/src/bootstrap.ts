@@ -1,7 +1,11 @@
+import { GRPC_SERVICES } from '@testkase/contracts';
 import { createLogger, startHttpApp } from '@testkase/platform';
 
 import { AppModule } from './app.module';
 import type { CommentRelayConfig } from './config/comment-relay.config';
+
+/** Largest body: a 4,000,000-character comment (up to 4 bytes each in UTF-8) and JSON around it. */
+const BODY_LIMIT = 17 * 1024 * 1024;
 
 export async function bootstrap(config: CommentRelayConfig): Promise<void> {
   const logger = createLogger({ service: 'comment-relay', level: config.LOG_LEVEL });
@@ -13,6 +17,10 @@ export async function bootstrap(config: CommentRelayConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      bodyLimit: BODY_LIMIT,
+      // Long enough that an over-long id reaches validation (VALIDATION_FAILED), not a 404.
+      maxParamLength: 2_048,
+      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.comments },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

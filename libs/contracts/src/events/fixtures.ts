@@ -1,4 +1,9 @@
 import type {
+  DefectCommentAddedV1,
+  DefectCommentDeletedV1,
+  DefectCommentEditedV1,
+} from './comment/comment.events';
+import type {
   ConnectionAuthFailedV1,
   ConnectionConnectedV1,
   ConnectionDisconnectedV1,
@@ -233,4 +238,38 @@ export const defectPushFinishedFixture: DefectPushFinishedV1 = {
   gitlabProjectId: 42,
   iid: 31,
   finishedAt: at,
+};
+
+const defectCommentFixture: DefectCommentAddedV1['comment'] = {
+  projectId: 'demo',
+  defectId: 'DEF-101',
+  connectionId,
+  noteId: 1_241,
+  iid: 17,
+  bodyMarkdown: 'Reproduced on **staging**.',
+  bodyHtml: '<p>Reproduced on <strong>staging</strong>.</p>',
+  internal: false,
+  author: { id: 7, username: 'dev-alice', name: 'Alice' },
+  url: 'https://gitlab.example.com/demo/testkase-demo/-/issues/17#note_1241',
+  gitlabCreatedAt: at,
+  gitlabUpdatedAt: at,
+};
+
+export const defectCommentAddedFixture: DefectCommentAddedV1 = { comment: defectCommentFixture };
+
+export const defectCommentEditedFixture: DefectCommentEditedV1 = {
+  comment: {
+    ...defectCommentFixture,
+    bodyMarkdown: 'Reproduced on staging and prod.',
+    bodyHtml: '<p>Reproduced on staging and prod.</p>',
+  },
+};
+
+export const defectCommentDeletedFixture: DefectCommentDeletedV1 = {
+  projectId: 'demo',
+  defectId: 'DEF-101',
+  connectionId,
+  noteId: 1_241,
+  iid: 17,
+  detectedAt: at,
 };

@@ -12,6 +12,11 @@ export const GRPC_SERVICES = {
     service: 'ConnectionService',
     protoPath: path.join(PROTO_DIR, 'connection.proto'),
   },
+  comments: {
+    package: 'testkase.gitlab.comments.v1',
+    service: 'CommentService',
+    protoPath: path.join(PROTO_DIR, 'comments.proto'),
+  },
   defects: {
     package: 'testkase.gitlab.defects.v1',
     service: 'DefectService',

@@ -1,0 +1,2 @@
+/** Injection token of the validated {@link CommentRelayConfig}. */
+export const COMMENT_RELAY_CONFIG = Symbol('COMMENT_RELAY_CONFIG');
