@@ -5,6 +5,8 @@ import {
   normaliseUntrustedText,
 } from '@testkase/sync-rules';
 
+import { withoutMentions } from '../links/link-comment';
+
 /** GitLab's note limit (docs/GITLAB.md, "Notes (REST)"). */
 export const GITLAB_NOTE_MAX_CHARS = 1_000_000;
 const CUT_NOTE = '\n\n_(The comment was cut to fit GitLab; the whole of it is in TestKase.)_';
@@ -25,7 +27,7 @@ export function commentMarkdown(body: string, format: 'html' | 'markdown'): stri
  * the note as ours (echoes, and a retry after a crash finds it instead of posting twice).
  */
 export function noteBody(commentId: string, author: string, markdown: string): string {
-  const head = `**${inlineText(author, 200)}** commented in TestKase:\n\n`;
+  const head = `**${withoutMentions(inlineText(author, 200))}** commented in TestKase:\n\n`;
   const tail = `\n\n${commentMarker(commentId)}`;
   const room = GITLAB_NOTE_MAX_CHARS - head.length - tail.length;
   const text =

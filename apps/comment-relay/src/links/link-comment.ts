@@ -12,6 +12,9 @@ export interface LinkedTestCase {
   readonly status: string | null;
 }
 
+/** Inline text with no GitLab mention in it (`@all` would notify every member): a zero-width space follows each `@`. */
+export const withoutMentions = (text: string): string => text.replace(/@/g, '@\u200b');
+
 /**
  * The comment's Markdown: a heading, one table row per test case (key, title linking to it, latest
  * status) in the order given, and the marker. Everything TestKase sent is escaped, so no link,
@@ -20,8 +23,8 @@ export interface LinkedTestCase {
 export function renderLinkComment(testCases: readonly LinkedTestCase[]): string {
   const rows = testCases.map(
     (testCase) =>
-      `| ${inlineText(testCase.key, 100)} | ${markdownLink(inlineText(testCase.title, 300), testCase.url)} | ${
-        testCase.status ? inlineText(testCase.status, 50) : '—'
+      `| ${withoutMentions(inlineText(testCase.key, 100))} | ${markdownLink(withoutMentions(inlineText(testCase.title, 300)), testCase.url)} | ${
+        testCase.status ? withoutMentions(inlineText(testCase.status, 50)) : '—'
       } |`,
   );
   return [
