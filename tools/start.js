@@ -173,6 +173,16 @@ ${APPS.map((a) => `  ${a.name.padEnd(20)} http://127.0.0.1:${a.port}   /health/r
   # close its issue as dev-alice on GitLab (the iid from the answer), then see the defect follow
   curl -s -X PUT -H 'PRIVATE-TOKEN: ${SIM.developerToken}' -d state_event=close ${SIM.url}/api/v4/projects/demo%2Ftestkase-demo/issues/<iid> >/dev/null
   curl -s -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' http://127.0.0.1:3003/v1/projects/demo/defects/DEF-1; echo
+
+  # comment on the defect from TestKase (a note on its issue; "/close" in it stays text)
+  curl -s -X POST -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' -H 'Content-Type: application/json' \\
+    -d '{"commentId":"CMT-1","author":"Ada Lovelace","body":"<p>Reproduced on staging.</p><p>/close</p>"}' \\
+    http://127.0.0.1:3004/v1/projects/demo/defects/DEF-1/comments; echo
+
+  # link a test case to a requirement (the id from the requirements list): one comment on its issue lists them
+  curl -s -X PUT -H 'Authorization: Bearer ${DEV.CORE_API_TOKEN}' -H 'Content-Type: application/json' \\
+    -d '{"key":"TC-1","title":"Pay with a saved card","url":"https://testkase.example.com/demo/test-cases/TC-1","status":"Passed"}' \\
+    http://127.0.0.1:3004/v1/projects/demo/requirements/<requirementId>/test-cases/TC-1; echo
 ${line}
 `);
 }
