@@ -14,3 +14,4 @@ export * from './lanes/lane-runner';
 export * from './lanes/lane-signals';
 export * from './lanes/gitlab-failure';
 export * from './jobs/sweep-state.store';
+export * from './lanes/lane-jobs';

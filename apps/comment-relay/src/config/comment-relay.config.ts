@@ -1,10 +1,10 @@
 import { IsInt, Max, Min } from 'class-validator';
 
-import { GitlabConsumerConfig } from '@testkase/consumer-kit/config';
+import { LaneConsumerConfig } from '@testkase/consumer-kit/config';
 import { ToDurationMs, ToInteger } from '@testkase/platform/config';
 
 /** Environment of comment-relay (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
-export class CommentRelayConfig extends GitlabConsumerConfig {
+export class CommentRelayConfig extends LaneConsumerConfig {
   override PORT: number = 3004;
 
   override GRPC_PORT: number = 5004;
@@ -38,29 +38,6 @@ export class CommentRelayConfig extends GitlabConsumerConfig {
   @IsInt({ message: 'must be a duration such as 15m or 900000 (ms)' })
   @ToDurationMs()
   TARGET_WAIT = 15 * 60_000;
-
-  /** GitLab writes one connection's lane sends at once (`4`). */
-  @Min(1)
-  @Max(64)
-  @IsInt()
-  @ToInteger()
-  LANE_CONCURRENCY = 4;
-
-  /** How long an idle lane keeps its connection's lease, waiting for more work (`2s`). */
-  @Min(0)
-  @Max(60_000)
-  @IsInt({ message: 'must be a duration such as 2s or 2000 (ms)' })
-  @ToDurationMs()
-  LANE_LINGER = 2_000;
-
-  /** Connections one replica works for at once (each holds one database connection) (`4`). */
-  override SYNC_JOB_CONCURRENCY = 4;
-
-  /** Longest wait between retries of a failed GitLab write (`5m`). */
-  @Min(1_000)
-  @IsInt({ message: 'must be a duration such as 5m or 300000 (ms)' })
-  @ToDurationMs()
-  RETRY_MAX_INTERVAL: number = 5 * 60_000;
 
   /** Issues whose notes an incremental sweep re-reads beyond the changed ones (deletions touch no issue) (`50`). */
   @Min(0)

@@ -16,7 +16,7 @@ import type { DefectRecord } from '../defects/defect.record';
 import { DefectRepository } from '../defects/defect.repository';
 import { IssuePusher } from './issue-pusher';
 import { IssueWriter } from './issue-writer';
-import type { LaneContext } from './lane-context';
+import type { LaneContext } from '@testkase/consumer-kit';
 
 /**
  * defect-sync's lane (the consumer kit's runLane): pushes queued defects, writes the fields

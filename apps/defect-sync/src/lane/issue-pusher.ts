@@ -13,7 +13,7 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { markerOf } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import type { LaneContext } from './lane-context';
+import type { LaneContext } from '@testkase/consumer-kit';
 import { PriorityLabels } from './priority-labels';
 
 /** An issue may have been created this long before its push attempt began (clock skew between us and GitLab). */

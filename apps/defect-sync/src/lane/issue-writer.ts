@@ -12,7 +12,7 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { sameDescription } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import type { LaneContext } from './lane-context';
+import type { LaneContext } from '@testkase/consumer-kit';
 import { PriorityLabels } from './priority-labels';
 
 /**

@@ -1,1 +1,2 @@
 export * from './gitlab-consumer.config';
+export * from './lane-consumer.config';

@@ -1,1 +1,0 @@
-export type { LaneContext } from '@testkase/consumer-kit';
