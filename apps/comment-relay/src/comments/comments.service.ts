@@ -66,6 +66,7 @@ export class CommentsService {
   ): Promise<{ outcome: CommentOutcome; comment: CommentView }> {
     const body = commentMarkdown(input.body, input.bodyFormat ?? 'html');
     const { row, inserted } = await this.dataSource.transaction(async (tx) => {
+      await this.targets.lockDefect(tx, projectId, defectId);
       const existing = await this.comments.find(tx, projectId, defectId, commentId);
       if (existing) return { row: existing, inserted: false };
       const connectionId = await this.targetConnection(tx, projectId, defectId);
@@ -94,6 +95,7 @@ export class CommentsService {
   ): Promise<{ outcome: CommentOutcome; comment: CommentView }> {
     const body = commentMarkdown(input.body, input.bodyFormat ?? 'html');
     const row = await this.dataSource.transaction(async (tx) => {
+      await this.targets.lockDefect(tx, projectId, defectId);
       const current = await this.comments.find(tx, projectId, defectId, commentId, true);
       if (!current) throw notFound();
       if (current.deleted) throw new AppError('CONFLICT', 'This comment was deleted');
@@ -110,6 +112,7 @@ export class CommentsService {
     commentId: string,
   ): Promise<{ outcome: CommentOutcome; comment: CommentView }> {
     const row = await this.dataSource.transaction(async (tx) => {
+      await this.targets.lockDefect(tx, projectId, defectId);
       const current = await this.comments.find(tx, projectId, defectId, commentId, true);
       if (!current) throw notFound();
       if (current.deleted) return current;

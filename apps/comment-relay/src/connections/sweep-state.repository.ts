@@ -10,7 +10,7 @@ const s = `"${SCHEMA}"`;
 export type RelayJobKind = LaneJobKind;
 
 /** Advisory-lock namespaces of comment-relay (the consumer kit's gate and job leases). */
-export const LOCK_NAMESPACE = { gate: 7321, job: 7322 } as const;
+export const LOCK_NAMESPACE = { gate: 7321, job: 7322, target: 7323 } as const;
 
 /**
  * The reconciliation columns of comment_relay.connections: a lane is due where a link comment or a

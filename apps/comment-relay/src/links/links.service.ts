@@ -93,6 +93,7 @@ export class LinksService {
   ): Promise<TestCaseLinksView> {
     let wake: string | null = null;
     const view = await this.dataSource.transaction(async (tx) => {
+      await this.targets.lockRequirement(tx, requirementId);
       const target = await this.target(tx, projectId, requirementId);
       let comment = await this.links.lockComment(tx, projectId, requirementId, target?.connection_id ?? null);
       if (

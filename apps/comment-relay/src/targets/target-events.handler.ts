@@ -95,6 +95,7 @@ export class TargetEventsHandler implements OnModuleInit {
     const { requirement } = await validatedData(payloadClass, event.data);
     let wake: string | null = null;
     await this.inbox.once(this.dataSource, REQUIREMENT_EVENTS_CONSUMER, event.id, async (tx) => {
+      await this.targets.lockRequirement(tx, requirement.id);
       const before = await this.targets.findRequirement(tx, requirement.id);
       const row = await this.targets.upsertRequirement(tx, requirement);
       if (!row || row.sync_state !== 'synced' || !row.connection_id) return;
@@ -114,6 +115,7 @@ export class TargetEventsHandler implements OnModuleInit {
     if (!defect.issue) return;
     let wake: string | null = null;
     await this.inbox.once(this.dataSource, DEFECT_EVENTS_CONSUMER, event.id, async (tx) => {
+      await this.targets.lockDefect(tx, defect.projectId, defect.defectId);
       const row = await this.targets.upsertDefect(tx, defect);
       if (!row?.connection_id) return;
       if ((await this.comments.targetKnown(tx, row.project_id, row.defect_id, row.connection_id)) > 0)

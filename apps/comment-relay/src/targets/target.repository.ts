@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { ProjectContext } from '@testkase/consumer-kit';
 import type { DefectV1, RequirementV1 } from '@testkase/contracts';
 
+import { LOCK_NAMESPACE } from '../connections/sweep-state.repository';
 import { SCHEMA } from '../persistence/schema';
 import type { DefectTarget, RequirementTarget } from './target.records';
 
@@ -18,6 +19,28 @@ const D = `"${SCHEMA}".defects`;
  */
 @Injectable()
 export class TargetRepository {
+  /**
+   * Serialises, until the transaction ends, everything that decides whether a requirement's links
+   * or a defect's comments wait for their target: the request that records them (and reads the
+   * target) and the event that makes the target known (and wakes what waits). Without it a link
+   * recorded while the requirement's first event commits would see no target, stay unseen by the
+   * event, and wait for the next sweep.
+   */
+  async lockRequirement(tx: EntityManager, requirementId: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      LOCK_NAMESPACE.target,
+      `requirement:${requirementId}`,
+    ]);
+  }
+
+  /** {@link lockRequirement}, for a defect's comments. */
+  async lockDefect(tx: EntityManager, projectId: string, defectId: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      LOCK_NAMESPACE.target,
+      `defect:${projectId}:${defectId}`,
+    ]);
+  }
+
   /** Applies a requirement's event; null when it was stale (an older or equal version). */
   async upsertRequirement(tx: EntityManager, requirement: RequirementV1): Promise<RequirementTarget | null> {
     const rows: RequirementTarget[] = await tx.query(
