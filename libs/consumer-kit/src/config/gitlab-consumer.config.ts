@@ -1,4 +1,4 @@
-import { IsIn, IsInt, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 import { CoreServiceConfig, ToDurationMs, ToInteger } from '@testkase/platform/config';
 
@@ -20,6 +20,32 @@ export class GitlabConsumerConfig extends CoreServiceConfig {
    */
   @IsIn(RATE_LIMIT_PRESETS)
   GITLAB_RATE_LIMITS: RateLimitPreset = 'auto';
+
+  /**
+   * Per-limit overrides of the preset, per token and minute (0 = no client-side limit): for an
+   * instance whose admin changed GitLab's defaults (Admin > Settings > Network: "Notes rate limit",
+   * "Issues rate limit", the authenticated API throttle). Apply to every instance.
+   */
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000)
+  @IsInt()
+  @ToInteger()
+  GITLAB_RATE_LIMIT_REQUESTS_PER_MINUTE?: number = undefined;
+
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000)
+  @IsInt()
+  @ToInteger()
+  GITLAB_RATE_LIMIT_ISSUE_CREATES_PER_MINUTE?: number = undefined;
+
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000)
+  @IsInt()
+  @ToInteger()
+  GITLAB_RATE_LIMIT_NOTE_CREATES_PER_MINUTE?: number = undefined;
 
   /** After GitLab refused a token, wait this long before trying it again without a new connect event. */
   @Min(1_000)

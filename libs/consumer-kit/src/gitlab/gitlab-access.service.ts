@@ -7,6 +7,7 @@ import {
   SELF_MANAGED_RATE_LIMITS,
   type GitlabClient,
   type GitlabRateLimits,
+  type RateLimitRule,
 } from '@testkase/gitlab';
 import type { Logger, Outbox } from '@testkase/platform';
 import { isAppError, sha256Hex } from '@testkase/util';
@@ -24,18 +25,34 @@ interface CachedClient {
 export const isAuthFailure = (error: unknown): boolean =>
   isAppError(error) && (error.code === 'AUTH_FAILED' || error.code === 'TOKEN_EXPIRED');
 
-/** The client-side limits of a preset for an instance (`auto`: GitLab.com's for gitlab.com). */
-export function rateLimitsFor(preset: RateLimitPreset, instanceUrl: string): GitlabRateLimits {
-  switch (preset) {
-    case 'gitlab.com':
-      return GITLAB_COM_RATE_LIMITS;
-    case 'self-managed':
-      return SELF_MANAGED_RATE_LIMITS;
-    case 'auto':
-      return /(^|\.)gitlab\.com$/i.test(new URL(instanceUrl).hostname)
-        ? GITLAB_COM_RATE_LIMITS
-        : SELF_MANAGED_RATE_LIMITS;
-  }
+/** Per-minute overrides of a preset's figures (0: no client-side limit); undefined keeps the preset's. */
+export interface RateLimitOverrides {
+  readonly requestsPerMinute?: number;
+  readonly issueCreatesPerMinute?: number;
+  readonly noteCreatesPerMinute?: number;
+}
+
+const perMinute = (preset: RateLimitRule | null, override: number | undefined): RateLimitRule | null => {
+  if (override === undefined) return preset;
+  return override === 0 ? null : { points: override, durationSeconds: 60 };
+};
+
+/** The client-side limits of a preset for an instance (`auto`: GitLab.com's for gitlab.com), with overrides. */
+export function rateLimitsFor(
+  preset: RateLimitPreset,
+  instanceUrl: string,
+  overrides: RateLimitOverrides = {},
+): GitlabRateLimits {
+  const base =
+    preset === 'gitlab.com' ||
+    (preset === 'auto' && /(^|\.)gitlab\.com$/i.test(new URL(instanceUrl).hostname))
+      ? GITLAB_COM_RATE_LIMITS
+      : SELF_MANAGED_RATE_LIMITS;
+  return {
+    requests: perMinute(base.requests, overrides.requestsPerMinute),
+    issueCreates: perMinute(base.issueCreates, overrides.issueCreatesPerMinute),
+    noteCreates: perMinute(base.noteCreates, overrides.noteCreatesPerMinute),
+  };
 }
 
 /**
@@ -81,7 +98,11 @@ export class GitlabAccess {
         allowedHosts: this.config.GITLAB_ALLOWED_HOSTS,
       },
       caCertificate: credentials.caCertificate ?? undefined,
-      limits: rateLimitsFor(this.config.GITLAB_RATE_LIMITS, credentials.instanceUrl),
+      limits: rateLimitsFor(this.config.GITLAB_RATE_LIMITS, credentials.instanceUrl, {
+        requestsPerMinute: this.config.GITLAB_RATE_LIMIT_REQUESTS_PER_MINUTE,
+        issueCreatesPerMinute: this.config.GITLAB_RATE_LIMIT_ISSUE_CREATES_PER_MINUTE,
+        noteCreatesPerMinute: this.config.GITLAB_RATE_LIMIT_NOTE_CREATES_PER_MINUTE,
+      }),
       timeoutMs: this.config.GITLAB_REQUEST_TIMEOUT,
       logger: this.logger.child({ component: 'gitlab', connectionId }),
     });
