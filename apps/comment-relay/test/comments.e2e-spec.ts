@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import type {
-  DefectCommentAddedV1,
-  DefectCommentDeletedV1,
-  DefectCommentEditedV1,
+import {
+  gitlabEventSubject,
+  type DefectCommentAddedV1,
+  type DefectCommentDeletedV1,
+  type DefectCommentEditedV1,
 } from '@testkase/contracts';
 import { eventually } from '@testkase/testing';
 
@@ -305,6 +308,271 @@ describe('comment-relay: linked test cases and defect comments', () => {
       },
       { timeoutMs: 30_000 },
     );
+  });
+
+  it('stays echo-free while both sides edit at once: each write made once, nothing bounced', async () => {
+    const defect = await world.defect(project, 'DEF-BOTH');
+    const gitlab = project.gitlab;
+    const ours = await world.comment(project.projectId, 'DEF-BOTH', {
+      commentId: 'CMT-BOTH',
+      author: 'Ada Lovelace',
+      body: 'Version 0',
+      bodyFormat: 'markdown',
+    });
+    expect([201, 202]).toContain(ours.status);
+    const theirs = await gitlab.sim.addNote(gitlab.id, defect.iid, {
+      as: gitlab.developer,
+      body: 'Theirs 0',
+    });
+    if (theirs.kind !== 'note') throw new Error('expected a note');
+    const ourNote = await eventually(async () => {
+      const found = (await world.notes(gitlab, defect.iid)).find((n) =>
+        n.body.includes('testkase:comment:CMT-BOTH'),
+      );
+      if (!found) throw new Error('not posted yet');
+      return found;
+    });
+    await eventually(async () =>
+      expect(await world.events('testkase.defect.comment_added', project.projectId, 'DEF-BOTH')).toHaveLength(
+        1,
+      ),
+    );
+
+    const since = Date.now();
+    const EDITS = 8;
+    await Promise.all([
+      (async () => {
+        for (let version = 1; version <= EDITS; version += 1) {
+          const answer = await world.editComment(project.projectId, 'DEF-BOTH', 'CMT-BOTH', {
+            author: 'Ada Lovelace',
+            body: `Version ${version}`,
+            bodyFormat: 'markdown',
+          });
+          expect([200, 202]).toContain(answer.status);
+        }
+      })(),
+      (async () => {
+        for (let version = 1; version <= EDITS; version += 1) {
+          await gitlab.sim.editNote(gitlab.id, defect.iid, theirs.note.id, {
+            as: gitlab.developer,
+            body: `Theirs ${version}`,
+          });
+          await sleep(50);
+        }
+      })(),
+    ]);
+
+    await eventually(async () => {
+      const notes = await world.notes(gitlab, defect.iid);
+      expect(notes.find((n) => n.id === ourNote.id)?.body).toContain(`Version ${EDITS}`);
+      const edits = await world.events<DefectCommentEditedV1>(
+        'testkase.defect.comment_edited',
+        project.projectId,
+        'DEF-BOTH',
+      );
+      expect(edits.at(-1)?.data.comment.bodyMarkdown).toBe(`Theirs ${EDITS}`);
+    });
+    await sleep(2_000);
+    // Their note was only ever written by them; ours only by edits of our comment, never more
+    // than one write per TestKase edit, and no new note.
+    const writes = (
+      await gitlab.sim.apiRequests({ since, project: gitlab.id, method: ['POST', 'PUT', 'DELETE'] })
+    ).filter((request) => request.username === gitlab.bot && /\/notes(\/\d+)?$/.test(request.path));
+    expect(writes.filter((request) => request.path.endsWith(`/notes/${theirs.note.id}`))).toEqual([]);
+    expect(writes.filter((request) => request.method !== 'PUT')).toEqual([]);
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes.length).toBeLessThanOrEqual(EDITS);
+    // Nothing of ours came back; every event is about their note, and their edits arrive in order.
+    const added = await world.events<DefectCommentAddedV1>(
+      'testkase.defect.comment_added',
+      project.projectId,
+      'DEF-BOTH',
+    );
+    const edited = await world.events<DefectCommentEditedV1>(
+      'testkase.defect.comment_edited',
+      project.projectId,
+      'DEF-BOTH',
+    );
+    expect(
+      [...added, ...edited].map((event) => event.data.comment.noteId).filter((id) => id !== theirs.note.id),
+    ).toEqual([]);
+    const versions = edited.map((event) => Number(/Theirs (\d+)/.exec(event.data.comment.bodyMarkdown)?.[1]));
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+    expect((await world.getComment(project.projectId, 'DEF-BOTH', 'CMT-BOTH')).body).toMatchObject({
+      noteId: ourNote.id,
+      syncStatus: 'synced',
+    });
+  });
+
+  it('takes bad note events without loss or crash: oversized, hostile, foreign, early, 2016-generation', async () => {
+    const gitlab = project.gitlab;
+    const defect = await world.defect(project, 'DEF-BAD');
+    const other = await world.linkedProject('other');
+    const template = await gitlab.sim.addNote(gitlab.id, defect.iid, {
+      as: gitlab.developer,
+      body: 'Template',
+    });
+    if (template.kind !== 'note') throw new Error('expected a note');
+    await eventually(async () =>
+      expect(await world.events('testkase.defect.comment_added', project.projectId, 'DEF-BAD')).toHaveLength(
+        1,
+      ),
+    );
+    const delivered = (await gitlab.sim.deliveries({ project: gitlab.id })).find(
+      (delivery) =>
+        delivery.payload['object_kind'] === 'note' &&
+        (delivery.payload['object_attributes'] as { id?: number }).id === template.note.id,
+    );
+    if (!delivered) throw new Error('no delivery of the template note');
+    type NotePayload = Record<string, unknown> & {
+      object_attributes: Record<string, unknown>;
+      issue: Record<string, unknown>;
+      project: Record<string, unknown>;
+    };
+    let nextNoteId = 900_000_000;
+    /** The template delivery as a new note: fresh id, now, `change` applied. */
+    const variant = (change: (payload: NotePayload) => void = () => undefined) => {
+      const payload = structuredClone(delivered.payload) as NotePayload;
+      nextNoteId += 1;
+      const now = new Date().toISOString();
+      Object.assign(payload.object_attributes, { id: nextNoteId, created_at: now, updated_at: now });
+      change(payload);
+      return { payload, noteId: nextNoteId };
+    };
+    const publish = async (connectionId: string, body: unknown) => {
+      await world.probe.nc
+        .jetstream()
+        .publish(
+          world.probe.subject(gitlabEventSubject(connectionId, 'note')),
+          Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+          { msgID: randomUUID() },
+        );
+    };
+    const deadLetters = async () =>
+      (await world.probe.read('DEAD_LETTERS', 'deadletter.comment-relay-notes')).map(
+        (message) => message.headers['x-dead-letter-error'] ?? '',
+      );
+    const addedEvent = (noteId: number, projectId = project.projectId, defectId = 'DEF-BAD') =>
+      eventually(
+        async () => {
+          const events = await world.events<DefectCommentAddedV1>(
+            'testkase.defect.comment_added',
+            projectId,
+            defectId,
+          );
+          const found = events.filter((event) => event.data.comment.noteId === noteId);
+          expect(found).toHaveLength(1);
+          return found[0]!;
+        },
+        { timeoutMs: 30_000 },
+      );
+
+    // GitLab's largest note (1,000,000 characters): relayed, its body too big for the event.
+    const largest = variant((p) => (p.object_attributes['note'] = 'x'.repeat(1_000_000)));
+    await publish(project.connectionId, largest.payload);
+    expect((await addedEvent(largest.noteId)).data.comment).toMatchObject({
+      bodyOmitted: true,
+      bodyMarkdown: '',
+    });
+
+    // Hostile Markdown: relayed, inert.
+    const hostile = variant(
+      (p) =>
+        (p.object_attributes['note'] =
+          '[click](javascript:alert(1)) <img src=x onerror=alert(2)> <script>alert(3)</script> <iframe src="https://evil.example"></iframe> @all /close'),
+    );
+    await publish(project.connectionId, hostile.payload);
+    const html = (await addedEvent(hostile.noteId)).data.comment.bodyHtml;
+    // The javascript: link stays text, never an href.
+    expect(html).not.toMatch(/href\s*=\s*["']?\s*javascript:/i);
+    for (const bad of ['onerror', '<script', '<iframe']) expect(html).not.toContain(bad);
+    expect(await world.issueState(gitlab, defect.iid)).toBe('opened');
+
+    // A body longer than GitLab allows, another project's note on this connection, this project's
+    // note on another connection, and bytes that are not JSON: dead-lettered with the reason.
+    const oversized = variant((p) => (p.object_attributes['note'] = 'y'.repeat(1_000_001)));
+    await publish(project.connectionId, oversized.payload);
+    const foreign = variant((p) => {
+      p['project_id'] = other.gitlab.id;
+      p.project['id'] = other.gitlab.id;
+      p.object_attributes['project_id'] = other.gitlab.id;
+    });
+    await publish(project.connectionId, foreign.payload);
+    const crossTenant = variant();
+    await publish(other.connectionId, crossTenant.payload);
+    await publish(project.connectionId, '{"object_kind": "note", ');
+    await eventually(async () => {
+      const letters = await deadLetters();
+      expect(letters.some((error) => error.includes("longer than GitLab's limit"))).toBe(true);
+      expect(letters.some((error) => error.includes(`event of GitLab project ${other.gitlab.id}`))).toBe(
+        true,
+      );
+      expect(letters.some((error) => error.includes(`event of GitLab project ${gitlab.id}`))).toBe(true);
+      expect(letters.some((error) => /JSON/i.test(error))).toBe(true);
+    });
+    for (const noteId of [oversized.noteId, foreign.noteId, crossTenant.noteId]) {
+      const everywhere = [
+        ...(await world.probe.events<DefectCommentAddedV1>(
+          'TESTKASE_EVENTS',
+          'testkase.defect.comment_added',
+        )),
+      ];
+      expect(everywhere.filter((event) => event.data.comment.noteId === noteId)).toEqual([]);
+    }
+
+    // A note on a pushed issue whose push comment-relay has not heard of yet: retried, then relayed.
+    const issues = await (
+      await fetch(`${world.simUrl}/api/v4/projects/${gitlab.id}/issues?per_page=100&order_by=created_at`, {
+        headers: { 'PRIVATE-TOKEN': gitlab.token },
+      })
+    ).json();
+    const nextIid = Math.max(...(issues as Array<{ iid: number }>).map((issue) => issue.iid)) + 1;
+    const early = variant((p) => {
+      p.issue['iid'] = nextIid;
+      p.issue['id'] = Number(p.issue['id']) + 1_000;
+      p.issue['description'] = 'Broken.\n\n<!-- testkase:defect:DEF-EARLY -->';
+      p.object_attributes['noteable_id'] = p.issue['id'];
+      p.object_attributes['note'] = 'Seen before the push was recorded';
+    });
+    await publish(project.connectionId, early.payload);
+    await sleep(500);
+    const pushed = await world.defect(project, 'DEF-EARLY');
+    expect(pushed.iid).toBe(nextIid);
+    expect((await addedEvent(early.noteId, project.projectId, 'DEF-EARLY')).data.comment.bodyMarkdown).toBe(
+      'Seen before the push was recorded',
+    );
+
+    // The 2016 generation (GitLab 8.x: no event_type, no user id, "… UTC" times).
+    const legacy = JSON.parse(
+      readFileSync(
+        join(__dirname, '../../../libs/gitlab/test/fixtures/gitlab/real/webhook-note-issue-2016.json'),
+        'utf8',
+      ),
+    ) as NotePayload;
+    nextNoteId += 1;
+    const legacyNoteId = nextNoteId;
+    legacy['project_id'] = gitlab.id;
+    legacy.object_attributes['project_id'] = gitlab.id;
+    legacy.object_attributes['id'] = legacyNoteId;
+    legacy.object_attributes['note'] = 'Filed from GitLab 8';
+    legacy.object_attributes['created_at'] = legacy.object_attributes['updated_at'] = new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC');
+    legacy.issue['iid'] = defect.iid;
+    legacy.issue['project_id'] = gitlab.id;
+    await publish(project.connectionId, legacy);
+    expect((await addedEvent(legacyNoteId)).data.comment.bodyMarkdown).toBe('Filed from GitLab 8');
+
+    // And the consumer is still well: a real note goes through.
+    const after = await gitlab.sim.addNote(gitlab.id, defect.iid, {
+      as: gitlab.developer,
+      body: 'Still here',
+    });
+    if (after.kind !== 'note') throw new Error('expected a note');
+    await addedEvent(after.note.id);
+    expect(await world.events('testkase.defect.comment_added', other.projectId, 'DEF-BAD')).toEqual([]);
   });
 
   it('serves the same operations over gRPC', async () => {
