@@ -7,6 +7,7 @@ export * from './consumer-kit.module';
 export * from './gitlab/credentials.provider';
 export * from './gitlab/gitlab-access.service';
 export * from './gitlab/gitlab-delivery';
+export * from './gitlab/gitlab-events.consumer';
 export * from './jobs/connection-job.scheduler';
 export * from './jobs/job-lease';
 export * from './kit.options';

@@ -1,12 +1,16 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { ConnectionProjection, gitlabDeliveryOf } from '@testkase/consumer-kit';
-import { gitlabEventsOfKind, STREAMS } from '@testkase/contracts';
+import {
+  ConnectionProjection,
+  consumeGitlabEvents,
+  foreignProjectError,
+  type GitlabDelivery,
+} from '@testkase/consumer-kit';
 import { parseNoteHook } from '@testkase/gitlab';
-import { ConsumerRegistry, type InboundMessage } from '@testkase/platform';
+import { ConsumerRegistry } from '@testkase/platform';
 import { findDefectMarker } from '@testkase/sync-rules';
-import { isAppError, TransientError, ValidationError } from '@testkase/util';
+import { TransientError } from '@testkase/util';
 
 import type { CommentRelayConfig } from '../config/comment-relay.config';
 import { COMMENT_RELAY_CONFIG } from '../config/config.token';
@@ -44,40 +48,23 @@ export class NoteEventsHandler implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.consumers.register({
-      stream: STREAMS.GITLAB_EVENTS.name,
+    consumeGitlabEvents(this.consumers, {
       durable: NOTE_EVENTS_CONSUMER,
-      filterSubject: gitlabEventsOfKind('note'),
-      handler: (message) => this.handle(message),
+      kind: 'note',
       concurrency: this.config.NOTE_EVENTS_CONCURRENCY,
-      maxDeliver: 10,
+      outcomes: this.metrics.events,
+      process: (delivery) => this.process(delivery),
     });
   }
 
-  async handle(message: InboundMessage): Promise<void> {
-    let outcome: NoteEventOutcome;
-    try {
-      outcome = await this.process(message);
-    } catch (error) {
-      if (isAppError(error) && !error.transient) this.metrics.events.inc({ outcome: 'rejected' });
-      throw error;
-    }
-    this.metrics.events.inc({ outcome });
-  }
-
-  private async process(message: InboundMessage): Promise<NoteEventOutcome> {
-    const { connectionId, eventId, body } = gitlabDeliveryOf(message);
+  private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<NoteEventOutcome> {
     const parsed = parseNoteHook(body);
     if (parsed.kind !== 'issue_note') return 'not_ours';
     const tx = this.dataSource.manager;
     const connection = await this.connections.find(tx, connectionId);
     if (!connection || connection.state !== 'active') return 'connection_inactive';
-    const foreign = parsed.projectIds.find((id) => id !== Number(connection.gitlab_project_id));
-    if (foreign !== undefined) {
-      throw new ValidationError(
-        `event of GitLab project ${foreign}, but connection ${connectionId} is for project ${connection.gitlab_project_id}`,
-      );
-    }
+    const foreign = foreignProjectError(connection, parsed.projectIds);
+    if (foreign) throw foreign;
     const note = parsed.snapshot;
     if (note.system) return 'system';
     const defect = await this.targets.defectOfIssue(tx, connectionId, note.issueIid);

@@ -1,11 +1,16 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { ConnectionProjection, GitlabAccess, gitlabDeliveryOf, isAuthFailure } from '@testkase/consumer-kit';
-import { gitlabEventsOfKind, STREAMS, type GitlabActorV1 } from '@testkase/contracts';
-import { parseIssueHook, snapshotFromRestIssue, type IssueSnapshot } from '@testkase/gitlab';
-import { ConsumerRegistry, type InboundMessage } from '@testkase/platform';
-import { isAppError, ValidationError } from '@testkase/util';
+import {
+  ConnectionProjection,
+  consumeGitlabEvents,
+  foreignProjectError,
+  GitlabAccess,
+  type GitlabDelivery,
+} from '@testkase/consumer-kit';
+import type { GitlabActorV1 } from '@testkase/contracts';
+import { parseIssueHook } from '@testkase/gitlab';
+import { ConsumerRegistry } from '@testkase/platform';
 
 import { DEFECT_SYNC_CONFIG } from '../config/config.token';
 import type { DefectSyncConfig } from '../config/defect-sync.config';
@@ -46,51 +51,42 @@ export class IssueEventsHandler implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.consumers.register({
-      stream: STREAMS.GITLAB_EVENTS.name,
+    consumeGitlabEvents(this.consumers, {
       durable: ISSUE_EVENTS_CONSUMER,
-      filterSubject: gitlabEventsOfKind('issue'),
-      handler: (message) => this.handle(message),
+      kind: 'issue',
       concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
-      maxDeliver: 10,
+      outcomes: this.metrics.events,
+      process: (delivery) => this.process(delivery),
     });
   }
 
-  async handle(message: InboundMessage): Promise<void> {
-    let outcome: DefectEventOutcome;
-    try {
-      outcome = await this.process(message);
-    } catch (error) {
-      if (isAppError(error) && !error.transient) this.metrics.events.inc({ outcome: 'rejected' });
-      throw error;
-    }
-    this.metrics.events.inc({ outcome });
-  }
-
-  private async process(message: InboundMessage): Promise<DefectEventOutcome> {
-    const { connectionId, eventId, body } = gitlabDeliveryOf(message);
+  private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<DefectEventOutcome> {
     const parsed = parseIssueHook(body);
     if (parsed.kind === 'other_work_item') return 'not_ours';
     if (!(await this.applier.isOurs(connectionId, parsed.iid))) return 'not_ours';
     const connection = await this.connections.find(this.dataSource.manager, connectionId);
     if (!connection || connection.state !== 'active') return 'connection_inactive';
-    const foreign = parsed.projectIds.find((id) => id !== Number(connection.gitlab_project_id));
-    if (foreign !== undefined) {
-      throw new ValidationError(
-        `event of GitLab project ${foreign}, but connection ${connectionId} is for project ${connection.gitlab_project_id}`,
-      );
-    }
+    const foreign = foreignProjectError(connection, parsed.projectIds);
+    if (foreign) throw foreign;
     const source = { delivery: { eventId, inbox: ISSUE_EVENTS_CONSUMER }, actor: actorOf(body) };
     let snapshot = parsed.snapshot;
     let refetched = false;
     if (!snapshot) {
-      snapshot = await this.fetchIssue(connectionId, Number(connection.gitlab_project_id), parsed.iid);
+      snapshot = await this.access.currentIssue(
+        connectionId,
+        Number(connection.gitlab_project_id),
+        parsed.iid,
+      );
       refetched = true;
       if (!snapshot) return 'stale';
     }
     let outcome = await this.applier.apply(connectionId, snapshot, source);
     if (outcome === 'ask_gitlab' && !refetched) {
-      const current = await this.fetchIssue(connectionId, Number(connection.gitlab_project_id), parsed.iid);
+      const current = await this.access.currentIssue(
+        connectionId,
+        Number(connection.gitlab_project_id),
+        parsed.iid,
+      );
       if (!current) return 'stale';
       outcome = await this.applier.apply(connectionId, current, source);
       refetched = true;
@@ -98,25 +94,5 @@ export class IssueEventsHandler implements OnModuleInit {
     if (outcome === 'ask_gitlab') return 'stale';
     if (refetched) this.metrics.events.inc({ outcome: 'refetched' });
     return outcome;
-  }
-
-  /** The issue as GitLab has it now, or null when it is gone or cannot be read now (a sweep repairs it). */
-  private async fetchIssue(
-    connectionId: string,
-    gitlabProjectId: number,
-    iid: number,
-  ): Promise<IssueSnapshot | null> {
-    try {
-      const gitlab = await this.access.clientFor(connectionId);
-      return snapshotFromRestIssue(await gitlab.issues.get(gitlabProjectId, iid));
-    } catch (error) {
-      if (isAppError(error) && (error.code === 'GITLAB_NOT_FOUND' || error.code === 'NOT_CONNECTED'))
-        return null;
-      if (isAuthFailure(error)) {
-        await this.access.reportAuthFailure(connectionId, error);
-        return null;
-      }
-      throw error;
-    }
   }
 }

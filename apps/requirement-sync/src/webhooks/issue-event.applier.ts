@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { ConnectionProjection } from '@testkase/consumer-kit';
+import { ConnectionProjection, foreignProjectError } from '@testkase/consumer-kit';
 import type { IssueSnapshot } from '@testkase/gitlab';
 import { InboxOutbox, inPooledTransaction, type OutboxMessage, type Sql } from '@testkase/platform';
-import { TransientError, ValidationError } from '@testkase/util';
+import { TransientError } from '@testkase/util';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
@@ -111,13 +111,9 @@ export class IssueEventApplier {
     const decided = new Map<number, IssueEventOutcome>();
     const firstOfEvent = new Map<string, number>();
     items.forEach((item, index) => {
-      const foreign = item.projectIds.find((id) => id !== Number(connection.gitlab_project_id));
-      if (foreign !== undefined) {
-        results[index] = {
-          error: new ValidationError(
-            `event of GitLab project ${foreign}, but connection ${connection.connection_id} is for project ${connection.gitlab_project_id}`,
-          ),
-        };
+      const foreign = foreignProjectError(connection, item.projectIds);
+      if (foreign) {
+        results[index] = { error: foreign };
       } else if (firstOfEvent.has(item.eventId)) {
         results[index] = { outcome: 'duplicate' };
       } else {

@@ -1,11 +1,14 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { ConnectionProjection, GitlabAccess, gitlabDeliveryOf, isAuthFailure } from '@testkase/consumer-kit';
-import { gitlabEventsOfKind, STREAMS } from '@testkase/contracts';
-import { parseIssueHook, snapshotFromRestIssue, type IssueSnapshot } from '@testkase/gitlab';
-import { ConsumerRegistry, LOGGER, type InboundMessage, type Logger } from '@testkase/platform';
-import { isAppError } from '@testkase/util';
+import {
+  ConnectionProjection,
+  consumeGitlabEvents,
+  GitlabAccess,
+  type GitlabDelivery,
+} from '@testkase/consumer-kit';
+import { parseIssueHook, type IssueSnapshot } from '@testkase/gitlab';
+import { ConsumerRegistry, LOGGER, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
@@ -39,30 +42,17 @@ export class IssueEventsHandler implements OnModuleInit {
 
   onModuleInit(): void {
     for (const kind of ['issue', 'work_item'] as const) {
-      this.consumers.register({
-        stream: STREAMS.GITLAB_EVENTS.name,
+      consumeGitlabEvents(this.consumers, {
         durable: ISSUE_EVENTS_CONSUMERS[kind],
-        filterSubject: gitlabEventsOfKind(kind),
-        handler: (message) => this.handle(message),
+        kind,
         concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
-        maxDeliver: 10,
+        outcomes: this.metrics.events,
+        process: (delivery) => this.process(delivery),
       });
     }
   }
 
-  async handle(message: InboundMessage): Promise<void> {
-    let outcome: IssueEventOutcome;
-    try {
-      outcome = await this.process(message);
-    } catch (error) {
-      if (isAppError(error) && !error.transient) this.metrics.events.inc({ outcome: 'rejected' });
-      throw error;
-    }
-    this.metrics.events.inc({ outcome });
-  }
-
-  private async process(message: InboundMessage): Promise<IssueEventOutcome> {
-    const { connectionId, eventId, body } = gitlabDeliveryOf(message);
+  private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<IssueEventOutcome> {
     const parsed = parseIssueHook(body);
     if (parsed.kind === 'other_work_item') {
       this.metrics.workItemsSkipped.inc({ type: parsed.type });
@@ -92,19 +82,6 @@ export class IssueEventsHandler implements OnModuleInit {
   private async fetchIssue(connectionId: string, iid: number): Promise<IssueSnapshot | null> {
     const connection = await this.connections.find(this.dataSource.manager, connectionId);
     if (!connection) return null;
-    const gitlabProjectId = Number(connection.gitlab_project_id);
-    try {
-      const gitlab = await this.access.clientFor(connectionId);
-      return snapshotFromRestIssue(await gitlab.issues.get(gitlabProjectId, iid));
-    } catch (error) {
-      if (isAppError(error) && error.code === 'GITLAB_NOT_FOUND') return null;
-      if (isAuthFailure(error)) {
-        // Nothing to apply now; the reconciliation repairs the issue once the token works again.
-        await this.access.reportAuthFailure(connectionId, error);
-        return null;
-      }
-      if (isAppError(error) && error.code === 'NOT_CONNECTED') return null;
-      throw error;
-    }
+    return this.access.currentIssue(connectionId, Number(connection.gitlab_project_id), iid);
   }
 }

@@ -5,8 +5,10 @@ import {
   createGitlabClient,
   GITLAB_COM_RATE_LIMITS,
   SELF_MANAGED_RATE_LIMITS,
+  snapshotFromRestIssue,
   type GitlabClient,
   type GitlabRateLimits,
+  type IssueSnapshot,
   type RateLimitRule,
 } from '@testkase/gitlab';
 import type { Logger, Outbox } from '@testkase/platform';
@@ -108,6 +110,30 @@ export class GitlabAccess {
     });
     this.clients.set(connectionId, { client, tokenHash });
     return { client, credentials };
+  }
+
+  /**
+   * The issue as GitLab has it now (a webhook too thin or too old to apply), or null when it is
+   * gone, the connection is no longer active, or GitLab refused the token (reported here: the
+   * reconciliation repairs the issue once the token works again).
+   */
+  async currentIssue(
+    connectionId: string,
+    gitlabProjectId: number,
+    iid: number,
+  ): Promise<IssueSnapshot | null> {
+    try {
+      const gitlab = await this.clientFor(connectionId);
+      return snapshotFromRestIssue(await gitlab.issues.get(gitlabProjectId, iid));
+    } catch (error) {
+      if (isAppError(error) && (error.code === 'GITLAB_NOT_FOUND' || error.code === 'NOT_CONNECTED'))
+        return null;
+      if (isAuthFailure(error)) {
+        await this.reportAuthFailure(connectionId, error);
+        return null;
+      }
+      throw error;
+    }
   }
 
   /** Drops the cached credentials and client (after a refusal, or when the connection changed). */
