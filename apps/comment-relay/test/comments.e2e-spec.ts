@@ -111,6 +111,38 @@ describe('comment-relay: linked test cases and defect comments', () => {
     expect(writes).toBeLessThanOrEqual(10);
   });
 
+  it('writes about once per LINK_MAX_DELAY while changes keep coming, never in bursts', async () => {
+    const requirement = await world.requirement(project);
+    const since = Date.now();
+    // Changes without a quiet moment for three times LINK_MAX_DELAY (3 s in this stack), from four
+    // callers at once, so that changes land while a write is in flight.
+    let index = 0;
+    await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        while (Date.now() - since < 9_000) {
+          const run = index++;
+          await world.link(project.projectId, requirement.id, `TC-${run % 10}`, { status: `run ${run}` });
+        }
+      }),
+    );
+    const expected = (await world.links(project.projectId, requirement.id)).body.testCases!;
+    await eventually(
+      async () => {
+        const { body } = await world.links(project.projectId, requirement.id);
+        expect(body.comment?.syncStatus).toBe('synced');
+        const notes = await linkNotes(requirement.iid);
+        expect(notes).toHaveLength(1);
+        for (const link of expected) expect(notes[0]!.body).toContain(`| ${link.status} |`);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const writes = await world.noteWritesSince(project.gitlab, since);
+    // One write per max delay (about 3 in 9 s) and the last one; a debounce that lost track of
+    // its first unwritten change wrote again right after every write.
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(6);
+  });
+
   it('writes an internal note on a confidential issue, and recreates a comment someone deleted', async () => {
     const requirement = await world.requirement(project, { confidential: true });
     await world.link(project.projectId, requirement.id, 'TC-SECRET', {});

@@ -171,9 +171,11 @@ export class LinkRepository {
       `UPDATE ${C} SET written_revision = greatest(written_revision, $2), note_id = $3, note_internal = $4,
           body_sha256 = $5, outcome_unknown = false, failures = 0, error_code = NULL, error_message = NULL,
           error_at = NULL,
-          dirty_since = CASE WHEN revision > $2 THEN dirty_since END,
-          next_attempt_at = CASE WHEN revision > $2 THEN least(now() + make_interval(secs => $6::float8),
-                                   coalesce(dirty_since, now()) + make_interval(secs => $7::float8)) END,
+          -- Changes made while this write was in flight start a new debounce: the old dirty_since
+          -- belongs to changes now written, and would make the next write due at once.
+          dirty_since = CASE WHEN revision > $2 THEN now() END,
+          next_attempt_at = CASE WHEN revision > $2 THEN now() + make_interval(secs =>
+                                   least($6::float8, $7::float8)) END,
           updated_at = now()
         WHERE id = $1::uuid RETURNING *`,
       [
