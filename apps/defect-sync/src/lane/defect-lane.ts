@@ -8,6 +8,7 @@ import {
   type ConnectionRecord,
   type JobLease,
 } from '@testkase/consumer-kit';
+import type { LaneContext } from '@testkase/consumer-kit';
 import { LOGGER, type Logger } from '@testkase/platform';
 
 import { DEFECT_SYNC_CONFIG } from '../config/config.token';
@@ -16,7 +17,6 @@ import type { DefectRecord } from '../defects/defect.record';
 import { DefectRepository } from '../defects/defect.repository';
 import { IssuePusher } from './issue-pusher';
 import { IssueWriter } from './issue-writer';
-import type { LaneContext } from '@testkase/consumer-kit';
 
 /**
  * defect-sync's lane (the consumer kit's runLane): pushes queued defects, writes the fields

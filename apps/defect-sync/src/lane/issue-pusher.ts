@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-kit';
+import type { LaneContext } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue } from '@testkase/gitlab';
 import { LOGGER, Outbox, type Logger } from '@testkase/platform';
 import { defectPriorityToLabel, stateEventFor } from '@testkase/sync-rules';
@@ -13,7 +14,6 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { markerOf } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import type { LaneContext } from '@testkase/consumer-kit';
 import { PriorityLabels } from './priority-labels';
 
 /** An issue may have been created this long before its push attempt began (clock skew between us and GitLab). */

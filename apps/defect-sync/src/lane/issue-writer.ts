@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-kit';
+import type { LaneContext } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue, type UpdateIssueInput } from '@testkase/gitlab';
 import { LOGGER, type Logger } from '@testkase/platform';
 import { defectPriorityToLabel, planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
@@ -12,7 +13,6 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { sameDescription } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
-import type { LaneContext } from '@testkase/consumer-kit';
 import { PriorityLabels } from './priority-labels';
 
 /**

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import { DefectPushFinished, DefectPushStarted } from '@testkase/contracts';
 import type { TestStack } from '@testkase/testing';
+import { createIssueHook, type SimProject } from '@testkase/testing';
 
 import { FakeConnectionService } from './fake-connection-service';
-import { createIssueHook, type SimProject } from '@testkase/testing';
 import { WebhookRelay } from './webhook-relay';
 
 /** A defect as a test pushes it to GitLab. */

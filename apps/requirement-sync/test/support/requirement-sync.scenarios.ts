@@ -9,13 +9,21 @@ import {
   type RequirementDetachedV1,
   type RequirementV1,
 } from '@testkase/contracts';
-import { CoreGrpcClient, eventually, freePort, NatsProbe, TestStack, type AppName } from '@testkase/testing';
+import {
+  CoreGrpcClient,
+  createSimProject,
+  eventually,
+  freePort,
+  NatsProbe,
+  TestStack,
+  type AppName,
+  type SimProject,
+} from '@testkase/testing';
 
 import { expectedFields, type SimIssueState } from './expected-requirement';
 import { metric } from './metrics';
 import type { ProjectLink } from './project-link';
 import { allRequirements, upsertedEvents } from './requirements-api';
-import { createSimProject, type SimProject } from '@testkase/testing';
 
 export interface ScenarioOptions {
   label: string;
