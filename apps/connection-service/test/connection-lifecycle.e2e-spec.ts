@@ -531,7 +531,8 @@ describe('connection-service: a connection from connect to reconnect', () => {
       expect(body).toMatchObject({
         mode: 'webhook_manual',
         status: 'awaiting_first_delivery',
-        hook: { id: null, state: 'manual' },
+        // Until the admin's hook delivers, requirement-sync polls GitLab (docs/ARCHITECTURE.md).
+        hook: { id: null, state: 'polling' },
       });
       expect(body.webhookSetup).toMatchObject({
         url: `${receiver.url}/webhooks/gitlab/${manualId}`,
@@ -572,7 +573,11 @@ describe('connection-service: a connection from connect to reconnect', () => {
         { connectionId: manualId, lastDeliveryAt: seenAt, count: 1 },
       );
       await eventually(async () =>
-        expect(await view('delta')).toMatchObject({ status: 'active', lastDeliveryAt: seenAt }),
+        expect(await view('delta')).toMatchObject({
+          status: 'active',
+          lastDeliveryAt: seenAt,
+          hook: { state: 'manual' },
+        }),
       );
       await eventually(async () =>
         expect((await statusEvents(manualId)).map((event) => event.data.status)).toEqual([

@@ -59,6 +59,7 @@ const defaultSettings = (config: SimConfig): SimSettings => ({
   deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
   webhookSigningTokens: true,
   dropDeliveries: { next: 0, percent: 0 },
+  gitlabVersion: config.GITLAB_SIM_VERSION,
 });
 
 /** Everything one simulator instance holds: state, settings and the services over them. */
@@ -101,7 +102,6 @@ export class Simulator {
       dispatcher: this.dispatcher,
       metrics: this.metrics,
       logger: this.logger,
-      version: config.GITLAB_SIM_VERSION,
     });
     this.labels = new LabelService(this.store);
     this.issues = new IssueService(this.store, this.labels, this.webhooks);

@@ -43,6 +43,19 @@ describe('the REST API request log', () => {
       projectId: id,
     }));
 
+  it('keeps the query string of each request, without a private_token sent in it', async () => {
+    await t.api(
+      'GET',
+      `${issues}?order_by=updated_at&updated_after=2026-01-01T00:00:00Z&private_token=${fred}`,
+    );
+    await t.api('GET', issues, { token: fred });
+    const [listed, plain] = await t.client.apiRequests();
+    expect([listed?.query, plain?.query]).toEqual([
+      'order_by=updated_at&updated_after=2026-01-01T00%3A00%3A00Z',
+      '',
+    ]);
+  });
+
   it('records every REST call with its method, path, route, status, user and project, oldest first', async () => {
     await t.api('GET', '/user', { token: fred });
     await t.api('POST', issues, { token: fred, body: { title: 'First' } });

@@ -7,6 +7,7 @@ import { REQUIREMENT_SYNC_CONFIG } from './config/config.token';
 import type { RequirementSyncConfig } from './config/requirement-sync.config';
 import { ConnectionLifecycleService } from './connections/connection-lifecycle.service';
 import { ConnectionRepository, LOCK_NAMESPACE } from './connections/connection.repository';
+import { DeliveriesSeenHandler } from './connections/deliveries-seen.handler';
 import { DefectEventsHandler } from './defects/defect-events.handler';
 import { SyncMetrics } from './metrics/sync.metrics';
 import { dataSourceSettings } from './persistence/data-source';
@@ -16,7 +17,9 @@ import { RequirementsController } from './requirements/requirements.controller';
 import { RequirementsGrpcController } from './requirements/requirements.grpc.controller';
 import { RequirementsService } from './requirements/requirements.service';
 import { BackfillRunner } from './sync/backfill.runner';
+import { DeletionCheckRunner } from './sync/deletion-check.runner';
 import { HeldIssuesRunner } from './sync/held-issues.runner';
+import { IssueFateReader } from './sync/issue-fate.reader';
 import { IssuePageWriter } from './sync/issue-page.writer';
 import { SweepRunner } from './sync/sweep.runner';
 import { SyncScheduler } from './sync/sync-scheduler.service';
@@ -55,12 +58,15 @@ export class AppModule {
         BackfillRunner,
         SweepRunner,
         HeldIssuesRunner,
+        IssueFateReader,
+        DeletionCheckRunner,
         SyncScheduler,
         ConnectionLifecycleService,
         IssueEventApplier,
         IssueEventBatcher,
         IssueEventsHandler,
         DefectEventsHandler,
+        DeliveriesSeenHandler,
         RequirementsService,
       ],
     };

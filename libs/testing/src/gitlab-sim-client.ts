@@ -95,6 +95,8 @@ export interface SimSettings {
   deliveryTimeoutMs: number;
   webhookSigningTokens: boolean;
   dropDeliveries: { next: number; percent: number };
+  /** The GitLab version claimed (`GET /version`); older versions lack the routes later releases added. */
+  gitlabVersion: string;
 }
 
 export interface SimBulkIssues {
@@ -250,6 +252,8 @@ export interface SimApiRequest {
   method: string;
   /** Without the query string, as sent (`/api/v4/projects/acme%2Fapp/issues`). */
   path: string;
+  /** The query string without `?` and `private_token` (`order_by=updated_at&updated_after=…`), or ''. */
+  query: string;
   /** Fastify route pattern (`/api/v4/projects/:id/issues`); null when no route matched. */
   route: string | null;
   /** What the client got; null when it got no answer (timeout, dropped connection) or none yet. */
@@ -377,6 +381,7 @@ export class GitlabSimClient {
         | 'autoDisableHooks'
         | 'deliveryTimeoutMs'
         | 'webhookSigningTokens'
+        | 'gitlabVersion'
       >
     >,
   ): Promise<SimSettings> {
@@ -580,6 +585,19 @@ export class GitlabSimClient {
     return this.updateIssue(project, iid, { as, labels });
   }
 
+  /**
+   * Moves an issue to another project as `POST …/issues/:iid/move` does: the new issue is answered;
+   * the original is closed with `moved_to_id` pointing at it, and a `moved to` system note.
+   */
+  moveIssue(
+    project: SimProjectRef,
+    iid: number,
+    input: { as: string; toProject: SimProjectRef },
+  ): Promise<SimIssue> {
+    return this.call('POST', `/projects/${projectPath(project)}/issues/${iid}/move`, input);
+  }
+
+  /** Deletes an issue (GitLab sends no webhook for it). */
   async deleteIssue(project: SimProjectRef, iid: number): Promise<void> {
     await this.call('DELETE', `/projects/${projectPath(project)}/issues/${iid}`);
   }

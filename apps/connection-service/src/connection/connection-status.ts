@@ -22,6 +22,16 @@ export interface DerivedStatus {
   readonly reason: string | null;
 }
 
+/**
+ * The hook state a connection shows: GitLab's alert_status, `missing`, `manual` (a hook the
+ * project's admin added, delivering), or `polling`: a manual hook that has not delivered yet, while
+ * requirement-sync polls GitLab for changes every POLL_INTERVAL_NO_HOOK (docs/ARCHITECTURE.md,
+ * "HTTP and gRPC"). The first delivery the gateway reports ends both.
+ */
+export function hookStateOf(facts: Pick<StatusFacts, 'mode' | 'hookAlertStatus' | 'lastDeliveryAt'>): string {
+  return facts.mode === 'webhook_manual' && !facts.lastDeliveryAt ? 'polling' : facts.hookAlertStatus;
+}
+
 /** Start of the expiry day, UTC. */
 export const tokenExpiryInstant = (expiresAt: string): Date => new Date(`${expiresAt}T00:00:00.000Z`);
 
@@ -54,7 +64,7 @@ export function deriveStatus(facts: StatusFacts, now: Date): DerivedStatus {
     return {
       status: 'awaiting_first_delivery',
       reason:
-        'Add the webhook in GitLab (Settings → Webhooks) with the URL, secret and events given at connect time',
+        'Add the webhook in GitLab (Settings → Webhooks) with the URL, secret and events given at connect time; until it delivers, changes are polled',
     };
   }
   if (facts.tokenExpiresAt) {

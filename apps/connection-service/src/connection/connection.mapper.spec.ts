@@ -43,6 +43,7 @@ function row(overrides: Partial<ConnectionEntity> = {}): ConnectionEntity {
     hookRemoval: null,
     lastDeliveryAt: null,
     lastError: null,
+    checkWarnings: [],
     authFailedAt: null,
     backfill: null,
     backfillReportedAt: null,
@@ -95,6 +96,26 @@ describe('toConnectionView', () => {
     );
     expect(view.role).toEqual({ name: 'Reporter', accessLevel: 20 });
     expect(view.statusReason).toMatch(/Settings → Webhooks/);
+  });
+
+  it('shows a manual hook as polling until its first delivery, then as manual', () => {
+    const manual = { mode: 'webhook_manual' as const, hookId: null, hookAlertStatus: 'manual' };
+    expect(toConnectionView(row(manual), now).hook.state).toBe('polling');
+    expect(toStatusChangedEvent(row(manual), null, now).hook?.alertStatus).toBe('polling');
+    const delivering = row({ ...manual, lastDeliveryAt: now });
+    expect(toConnectionView(delivering, now).hook.state).toBe('manual');
+    expect(toStatusChangedEvent(delivering, null, now).hook?.alertStatus).toBe('manual');
+    expect(toConnectionView(row({ lastDeliveryAt: null }), now).hook.state).toBe('executable');
+  });
+
+  it('lists the checks an older GitLab could not answer, and none otherwise', () => {
+    expect(toConnectionView(row(), now).warnings).toEqual([]);
+    const warning = {
+      code: 'TOKEN_EXPIRY_UNVERIFIED',
+      message: 'GitLab 15.4.0 cannot tell when this token expires',
+      gitlabVersion: '15.4.0',
+    };
+    expect(toConnectionView(row({ checkWarnings: [warning] }), now).warnings).toEqual([warning]);
   });
 });
 

@@ -6,7 +6,7 @@ import type {
 } from '@testkase/contracts';
 
 import type { ConnectionEntity } from '../persistence/entities/connection.entity';
-import { deriveStatus } from './connection-status';
+import { deriveStatus, hookStateOf } from './connection-status';
 import type { ConnectionView } from './dto/connection.response.dto';
 import { HOOK_EVENTS, roleName } from './gitlab-access';
 
@@ -34,7 +34,7 @@ export function toConnectionView(row: ConnectionEntity, now: Date): ConnectionVi
     hook: {
       id: row.hookId,
       url: row.hookUrl,
-      state: row.hookAlertStatus,
+      state: hookStateOf(row),
       disabledUntil: iso(row.hookDisabledUntil),
       events: HOOK_EVENTS.map((event) => event.flag),
       checkedAt: iso(row.hookCheckedAt),
@@ -42,6 +42,7 @@ export function toConnectionView(row: ConnectionEntity, now: Date): ConnectionVi
     },
     lastDeliveryAt: iso(row.lastDeliveryAt),
     lastError: row.lastError,
+    warnings: row.checkWarnings.map(({ code, message, gitlabVersion }) => ({ code, message, gitlabVersion })),
     backfill: row.backfill,
     connectedAt: row.connectedAt.toISOString(),
     disconnectedAt: iso(row.disconnectedAt),
@@ -104,7 +105,7 @@ export function toStatusChangedEvent(
     tokenExpiresAt: row.tokenExpiresAt ? `${row.tokenExpiresAt}T00:00:00.000Z` : null,
     hook: {
       hookId: row.hookId,
-      alertStatus: row.hookAlertStatus,
+      alertStatus: hookStateOf(row),
       disabledUntil: iso(row.hookDisabledUntil),
     },
     backfill: row.backfill,

@@ -313,6 +313,7 @@ export class ConnectionService {
       tokenHint: tokenHint(token),
       tokenScopes: verified.token.scopes,
       tokenExpiresAt: verified.token.expiresAt,
+      checkWarnings: verified.token.warnings,
       tokenUserId: verified.user.id,
       tokenUsername: verified.user.username,
       tokenUpdatedAt: now,

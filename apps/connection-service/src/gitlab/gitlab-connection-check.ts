@@ -10,15 +10,15 @@ import { AppError, isAppError } from '@testkase/util';
 
 import { MINIMUM_ACCESS_LEVEL, roleName } from '../connection/gitlab-access';
 import { GitlabClientFactory, type GitlabTarget } from './gitlab-client.factory';
-
-export const REQUIRED_SCOPE = 'api';
+import { inspectToken, type TokenFacts } from './token-inspection';
 
 /** What the checks established about an instance, a token and a project. */
 export interface VerifiedTarget {
   /** Normalised (no trailing slash). */
   readonly instanceUrl: string;
   readonly user: { readonly id: number; readonly username: string };
-  readonly token: { readonly scopes: string[]; readonly expiresAt: string | null };
+  /** Scopes and expiry as far as this GitLab can tell; `warnings` names what it could not. */
+  readonly token: TokenFacts;
   readonly project: { readonly id: number; readonly path: string; readonly webUrl: string };
   readonly accessLevel: number;
 }
@@ -29,12 +29,11 @@ export interface CheckInput extends GitlabTarget {
   readonly minimumAccessLevel?: number;
 }
 
-const today = (now: Date): string => now.toISOString().slice(0, 10);
-
 /**
  * The connection check of docs/ARCHITECTURE.md, in order: the instance URL (SSRF policy, then
- * reachability), the token (`GET /user`, `GET /personal_access_tokens/self`), the project, and the
- * token user's effective role. Each failure is the error code that names it.
+ * reachability), the token (`GET /user`, `GET /personal_access_tokens/self` or, before GitLab 15.5,
+ * what the user's token list settles), the project, and the token user's effective role. Each
+ * failure is the error code that names it; a check the GitLab cannot answer is a warning.
  */
 @Injectable()
 export class GitlabConnectionCheck {
@@ -45,7 +44,7 @@ export class GitlabConnectionCheck {
     return this.clients.with(input, 'interactive', async (client) => {
       await assertInstanceUrlAllowed(client.instanceUrl, this.clients.policy);
       const user = await this.tokenOwner(client);
-      const token = await this.tokenFacts(client, now);
+      const token = await inspectToken(client, async () => user, now);
       const project = await client.projects.get(
         typeof input.projectRef === 'number' || !/^\d+$/.test(input.projectRef)
           ? input.projectRef
@@ -96,36 +95,6 @@ export class GitlabConnectionCheck {
       }
       throw error;
     }
-  }
-
-  private async tokenFacts(client: GitlabClient, now: Date): Promise<VerifiedTarget['token']> {
-    const info = await client.tokens.self();
-    if (info.revoked || info.active === false) {
-      if (info.expires_at && info.expires_at <= today(now)) {
-        throw new AppError('TOKEN_EXPIRED', `The GitLab token expired on ${info.expires_at}`, {
-          details: { expiresAt: info.expires_at },
-        });
-      }
-      throw new AppError('AUTH_FAILED', 'The GitLab token is revoked or inactive', {
-        details: { reason: 'revoked' },
-      });
-    }
-    if (info.expires_at && info.expires_at <= today(now)) {
-      throw new AppError('TOKEN_EXPIRED', `The GitLab token expired on ${info.expires_at}`, {
-        details: { expiresAt: info.expires_at },
-      });
-    }
-    const scopes = [...info.scopes];
-    if (!scopes.includes(REQUIRED_SCOPE)) {
-      throw new AppError(
-        'INSUFFICIENT_SCOPE',
-        `The GitLab token needs the "${REQUIRED_SCOPE}" scope; it has: ${scopes.join(', ') || 'none'}`,
-        {
-          details: { scopes, requiredScope: REQUIRED_SCOPE },
-        },
-      );
-    }
-    return { scopes, expiresAt: info.expires_at };
   }
 
   /** The effective (inherited, invited) membership; without one, what the project itself reports. */

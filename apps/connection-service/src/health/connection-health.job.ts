@@ -12,6 +12,7 @@ import { sealSigningToken } from '../crypto/hook-signing';
 import { TokenCipher } from '../crypto/token-cipher';
 import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
 import { describeFailure, HookManager, signingDiffers } from '../gitlab/hook-manager';
+import { inspectToken } from '../gitlab/token-inspection';
 import { VerifierStore } from '../messaging/verifier-store.adapter';
 import { VerifierSync } from '../messaging/verifier-sync.service';
 import { ConnectionRepository } from '../persistence/connection.repository';
@@ -25,7 +26,7 @@ const toDate = (value: string | null | undefined): Date | null => (value ? new D
 
 /**
  * Watches every live connection, once per HEALTH_CHECK_INTERVAL across all replicas: the token
- * (still accepted? new expiry?) and, for a managed hook, GitLab's `alert_status`/`disabled_until`.
+ * (still accepted? new expiry? on a GitLab before 15.5, what its token list settles) and, for a managed hook, GitLab's `alert_status`/`disabled_until`.
  * A disabled hook is reported (hook_disabled) and re-enabled with a test delivery; a deleted one is
  * created again. Each connection is checked under its row lock, skipped if another replica holds it.
  */
@@ -124,9 +125,10 @@ export class ConnectionHealthJob implements OnApplicationBootstrap, OnApplicatio
         { instanceUrl: row.instanceUrl, token, caCertificate: row.caCertificate },
         'background',
         async (client) => {
-          const info = await client.tokens.self();
-          row.tokenScopes = [...info.scopes];
-          row.tokenExpiresAt = info.expires_at;
+          const facts = await inspectToken(client, () => client.users.current(), now);
+          row.tokenScopes = facts.scopes;
+          row.tokenExpiresAt = facts.expiresAt;
+          row.checkWarnings = facts.warnings;
           row.authFailedAt = null;
           if (row.lastError?.code === 'AUTH_FAILED') row.lastError = null;
           if (row.mode === 'webhook_managed') outcome = await this.checkHook(tx, client, row, now);

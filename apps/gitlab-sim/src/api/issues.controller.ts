@@ -378,6 +378,49 @@ export function registerIssueRoutes(app: FastifyInstance, sim: Simulator): void 
     },
   );
 
+  /**
+   * `GET /projects/:id/issues_statistics` (`issues_stats_params`: no `state` or `issue_type`; the
+   * types the issues API serves are counted): `{statistics: {counts: {all, closed, opened}}}`.
+   */
+  app.get<{ Params: ProjectParams }>(
+    '/projects/:id/issues_statistics',
+    { schema: { tags: ['issues'], summary: 'Counts of the project issues matching the filters' } },
+    async (request) => {
+      const access = loadProject(sim, request, request.params.id);
+      requireIssuesEnabled(access.project);
+      const { state: _state, issue_type: _type, ...params } = requestParams(request);
+      const counts = sim.issueQuery.count(access.project.id, buildFilter(sim, access, params));
+      return { statistics: { counts: { all: counts.opened + counts.closed, ...counts } } };
+    },
+  );
+
+  /**
+   * `POST /projects/:id/issues/:issue_iid/move` (`to_project_id`): 201 with the new issue; the
+   * original is closed and points at it (docs/GITLAB.md, "Moved, deleted and retyped issues").
+   */
+  app.post<{ Params: IssueParams }>(
+    '/projects/:id/issues/:issue_iid/move',
+    { schema: { tags: ['issues'], summary: 'Move an issue to another project' } },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const params = requestParams(request);
+      if (!has(params, 'to_project_id')) throw GitlabError.missing('to_project_id');
+      const toProjectId = optionalInt(params, 'to_project_id');
+      const access = loadProject(sim, request, request.params.id);
+      requireIssuesEnabled(access.project);
+      // `user_project.issues.find_by(iid:)` then `not_found!('Issue')`.
+      const iid = Number(request.params.issue_iid);
+      const issue = Number.isSafeInteger(iid) ? store.issuesOf(access.project.id).byIid.get(iid) : undefined;
+      if (!issue || !REST_ISSUE_TYPES.includes(issue.type)) throw GitlabError.notFound('Issue');
+      const target = toProjectId === undefined ? undefined : store.projects.get(toProjectId);
+      if (!target) throw GitlabError.notFound('Project');
+      requireNotArchived(access.project);
+      const moved = sim.cloner.move(eventContext(request, user), access.project, issue, target);
+      reply.code(201);
+      return issuePresenter.single(moved, target, user.id);
+    },
+  );
+
   app.delete<{ Params: IssueParams }>(
     '/projects/:id/issues/:issue_iid',
     { schema: { tags: ['issues'], summary: 'Delete an issue (project owners and admins)' } },

@@ -25,6 +25,15 @@ function routeProjectId(store: SimStore, request: FastifyRequest, route: string 
   return typeof ref === 'string' ? (store.projectByRef(ref)?.id ?? null) : null;
 }
 
+/** The query string of a request URL, without the token a client may send in it. */
+function queryOf(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return '';
+  const params = new URLSearchParams(url.slice(start + 1));
+  params.delete('private_token');
+  return params.toString();
+}
+
 /**
  * Logs a REST request on arrival (so requests that are never answered are there too) and fills
  * in its status once the answer has been written ('finish' also fires for hijacked answers such
@@ -41,6 +50,7 @@ export function recordApiRequest(
     at: performance.timeOrigin + performance.now(),
     method: request.method,
     path,
+    query: queryOf(request.url),
     route,
     status: null,
     username: tokenUser(sim.store, request)?.username ?? null,

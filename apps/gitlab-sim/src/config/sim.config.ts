@@ -2,6 +2,8 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min 
 
 import { HttpAppConfig, loadConfig, ToBoolean, ToInteger } from '@testkase/platform';
 
+import { GITLAB_VERSION_PATTERN } from '../domain/gitlab-version';
+
 export const RATE_LIMIT_PRESETS = ['off', 'gitlab.com'] as const;
 export type RateLimitPreset = (typeof RATE_LIMIT_PRESETS)[number];
 
@@ -27,9 +29,9 @@ export class SimConfig extends HttpAppConfig {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   GITLAB_SIM_EXTERNAL_URL?: string = undefined;
 
-  /** The GitLab version the simulator claims (User-Agent: GitLab/<version>). */
+  /** The GitLab version the simulator claims at start (GET /version, User-Agent, version-dependent routes). */
   @IsString()
-  @Matches(/^\d+\.\d+\.\d+(-[\w.]+)?$/, { message: 'must look like 18.6.0' })
+  @Matches(GITLAB_VERSION_PATTERN, { message: 'must look like 18.6.0' })
   GITLAB_SIM_VERSION = '18.6.0';
 
   @IsIn(RATE_LIMIT_PRESETS)

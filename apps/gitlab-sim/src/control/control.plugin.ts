@@ -16,6 +16,7 @@ import {
 } from '../api/params';
 import { presentNote } from '../api/presenters/note.presenter';
 import { GitlabError } from '../domain/gitlab-error';
+import { GITLAB_VERSION_PATTERN } from '../domain/gitlab-version';
 import { ALL_RIGHTS, type IssueUpdateInput } from '../domain/issue.service';
 import { rateLimitPreset, type RateLimitSettings } from '../domain/sim-settings';
 import { DEFAULT_CAPTCHA_SITE_KEY } from '../domain/spam-check';
@@ -182,6 +183,12 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     if (timeout !== undefined) sim.settings.deliveryTimeoutMs = Math.max(1, timeout);
     const signing = optionalBool(params, 'webhookSigningTokens');
     if (signing !== undefined) sim.settings.webhookSigningTokens = signing;
+    const version = optionalString(params, 'gitlabVersion');
+    if (version !== undefined) {
+      if (!GITLAB_VERSION_PATTERN.test(version))
+        throw new GitlabError(400, { error: 'gitlabVersion must look like 15.4.0 or 15.4.6-ee' });
+      sim.settings.gitlabVersion = version;
+    }
     return { ...sim.settings };
   });
 
@@ -582,6 +589,23 @@ export async function controlPlugin(app: FastifyInstance, options: { sim: Simula
     '/projects/:project/issues/:iid/reopen',
     async (request) =>
       updateIssue(request.params.project, request.params.iid, body(request.body), { stateEvent: 'reopen' }),
+  );
+
+  /** A move as the REST route does it (`{as, toProject}`): answers the new issue, in its project. */
+  app.post<{ Params: { project: string; iid: string } }>(
+    '/projects/:project/issues/:iid/move',
+    async (request, reply) => {
+      const params = body(request.body);
+      const project = projectFrom(request.params.project);
+      const issue = issueFrom(project, request.params.iid);
+      const targetRef = params['toProject'];
+      if (typeof targetRef !== 'string' && typeof targetRef !== 'number')
+        throw GitlabError.missing('toProject');
+      const target = projectFrom(String(targetRef));
+      const moved = sim.cloner.move({ actor: userFrom(params) }, project, issue, target);
+      reply.code(201);
+      return issueView(moved, target);
+    },
   );
 
   app.delete<{ Params: { project: string; iid: string } }>(

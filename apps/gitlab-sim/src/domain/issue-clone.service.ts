@@ -2,7 +2,8 @@ import { ACCESS_LEVELS, type SimIssue, type SimNote, type SimProject } from '../
 import type { SimStore } from '../store/sim-store';
 import { discussionIdFor } from '../webhooks/payload-builder';
 import type { EventContext } from '../webhooks/webhook.service';
-import type { IssueService } from './issue.service';
+import { GitlabError } from './gitlab-error';
+import { ALL_RIGHTS, CLONEABLE_TYPES, type IssueService } from './issue.service';
 import { viewerFor } from './permissions';
 import { issueReference, SystemNoteText } from './system-notes';
 
@@ -78,6 +79,76 @@ export class IssueCloneService {
     );
     this.touch(issue, now);
     return copy;
+  }
+
+  /**
+   * `POST /projects/:id/issues/:issue_iid/move` (Issues::MoveService on Issuable::Clone::BaseService;
+   * docs/GITLAB.md, "Moved, deleted and retyped issues"): a new issue in the target with the
+   * original's author, times, attributes, labels the target has by title, and every note; the
+   * original is closed (its `close` webhook, built after the commit, already carries `moved_to_id`),
+   * points at the new one, and the two get `moved to` / `moved from` system notes. The new issue's
+   * `open` webhook fires in the target. A closed original fires nothing (it only gets `moved_to_id`).
+   * @throws GitlabError 400 with GitLab's MoveError message
+   */
+  move(context: EventContext, project: SimProject, issue: SimIssue, target: SimProject): SimIssue {
+    if (!CLONEABLE_TYPES.includes(issue.type)) {
+      const typeName = issue.type.toLowerCase().replace(/ /g, '_');
+      throw new GitlabError(400, { message: `Cannot move issues of '${typeName}' type.` });
+    }
+    const source = viewerFor(this.store, project, context.actor);
+    const mayAdmin = source.admin || source.level >= ACCESS_LEVELS.planner;
+    if (!mayAdmin || !this.mayCloneInto(target, context) || (issue.movedToId ?? null) !== null)
+      throw new GitlabError(400, { message: 'Cannot move issue due to insufficient permissions!' });
+    if (project.id === target.id)
+      throw new GitlabError(400, { message: 'Cannot move issue to project it originates from!' });
+    const labels = issue.labelIds
+      .flatMap((id) => this.store.labels.get(id)?.title ?? [])
+      .filter((title) => this.store.findAvailableLabel(target, title) !== undefined);
+    const moved = this.issues.create(
+      context,
+      target,
+      {
+        title: issue.title,
+        description: issue.description,
+        labels,
+        confidential: issue.confidential,
+        assigneeIds: issue.assigneeIds.filter((id) => this.store.users.has(id)),
+        dueDate: issue.dueDate,
+        type: issue.type,
+        weight: issue.weight,
+        discussionLocked: issue.discussionLocked ?? undefined,
+        // `moved_issue: true` keeps the original's times (Issues::BaseService#filter_params).
+        createdAt: issue.createdAt,
+      },
+      { setMetadata: true, createLabels: false, update: true },
+      {
+        quickActions: false,
+        authorId: issue.authorId,
+        relativePosition:
+          this.rootGroupId(project) === this.rootGroupId(target) ? issue.relativePosition : undefined,
+      },
+    );
+    this.copyNotes(issue, moved);
+    const now = this.store.clock.now();
+    this.issues.addSystemNote(
+      moved,
+      context.actor,
+      SystemNoteText.moved('from', issueReference(issue, project, target)),
+      now,
+    );
+    this.touch(moved, now);
+    issue.movedToId = moved.id;
+    issue.version += 1;
+    if (issue.state === 'opened')
+      this.issues.update(context, project, issue, { stateEvent: 'close' }, ALL_RIGHTS);
+    this.issues.addSystemNote(
+      issue,
+      context.actor,
+      SystemNoteText.moved('to', issueReference(moved, target, project)),
+      now,
+    );
+    this.touch(issue, this.store.clock.now());
+    return moved;
   }
 
   /** The `cloned to` note touches the original like any note (`Note#touch_noteable`), without a webhook. */

@@ -309,6 +309,17 @@ export class IssueQuery {
     return { items: page, total, hasNext: matched > offset + limit };
   }
 
+  /** How many issues match, by state (`issues_statistics`; the filter's own `state` is ignored). */
+  count(projectId: number, filter: IssueFilter): { opened: number; closed: number } {
+    const match = this.compile({ ...filter, state: undefined });
+    const counts = { opened: 0, closed: 0 };
+    if (!match) return counts;
+    for (const issue of this.store.issuesOf(projectId).byCreatedAt) {
+      if (match(issue)) counts[issue.state] += 1;
+    }
+    return counts;
+  }
+
   /** True when the filter can only exclude what the index already excludes. */
   private isTrivial(filter: IssueFilter, index: ProjectIssues): boolean {
     const onlyRestTypes = filter.types.size === 4 && index.nonRestItems === 0;

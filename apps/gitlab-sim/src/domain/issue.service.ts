@@ -65,6 +65,8 @@ export interface IssueCreateOptions {
   quickActions?: boolean;
   /** Keep this board position instead of a new one. */
   relativePosition?: number | null;
+  /** The author, when not the actor (a moved issue keeps its author: Issues::MoveService). */
+  authorId?: number;
 }
 
 /** A `/clone` that found its target: Issues::UpdateService runs it after the other updates. */
@@ -262,7 +264,7 @@ export class IssueService {
       type,
       confidential,
       discussionLocked: rights.setMetadata ? (input.discussionLocked ?? null) : null,
-      authorId: context.actor.id,
+      authorId: options.authorId ?? context.actor.id,
       assigneeIds,
       labelIds,
       dueDate: rights.setMetadata ? (input.dueDate ?? null) : null,

@@ -47,6 +47,11 @@ export interface SimSettings {
   webhookSigningTokens: boolean;
   /** Deliveries GitLab "never sends": the next N, and then a percentage of the rest. */
   dropDeliveries: { next: number; percent: number };
+  /**
+   * The GitLab version claimed (`GET /version`, `User-Agent: GitLab/<version>`); routes that a
+   * release added answer as an older GitLab does before it (see domain/gitlab-version.ts).
+   */
+  gitlabVersion: string;
 }
 
 export const DEFAULT_OFFSET_PAGINATION_LIMIT = 50_000;

@@ -35,6 +35,9 @@ export const SystemNoteText = {
 
   /** `noteable_cloned`: `cloned to <ref>` on the original, `cloned from <ref>` on the copy. */
   cloned: (direction: 'to' | 'from', reference: string): string => `cloned ${direction} ${reference}`,
+
+  /** `noteable_moved`: `moved to <ref>` on the original, `moved from <ref>` on the new issue. */
+  moved: (direction: 'to' | 'from', reference: string): string => `moved ${direction} ${reference}`,
 };
 
 /**

@@ -4,6 +4,7 @@ const request = (n: number, method = 'GET'): Omit<ApiRequestRecord, 'id'> => ({
   at: n,
   method,
   path: `/api/v4/${n}`,
+  query: '',
   route: null,
   status: 200,
   username: null,

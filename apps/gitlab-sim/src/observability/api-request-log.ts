@@ -9,6 +9,8 @@ export interface ApiRequestRecord {
   method: string;
   /** The path as sent, without the query string (`/api/v4/projects/acme%2Fapp/issues`). */
   path: string;
+  /** The query string without `?` and without `private_token` (`state=all&updated_after=…`), or ''. */
+  query: string;
   /** The Fastify route pattern (`/api/v4/projects/:id/issues`); null when no route matched. */
   route: string | null;
   /** The status the client got; null while unanswered or when never answered (timeout, drop). */

@@ -149,6 +149,8 @@ export interface SimIssue {
   lastEditedAt: number | null;
   lastEditedById: number | null;
   userNotesCount: number;
+  /** The global id of the issue this one was moved to (`POST …/issues/:iid/move`), else null/absent. */
+  movedToId?: number | null;
   /** Bumped on every change; presenters cache their JSON per version. */
   version: number;
   deleted: boolean;

@@ -58,7 +58,6 @@ export interface WebhookServiceOptions {
   dispatcher: DeliveryDispatcher;
   metrics: SimMetrics;
   logger: Logger;
-  version: string;
 }
 
 /**
@@ -222,11 +221,11 @@ export class WebhookService {
     eventUuid: string,
     resendOf: number | null,
   ): DeliveryRecord {
-    const { store, urls, version } = this.options;
+    const { store, urls, settings } = this.options;
     const webhookUuid = randomUUID();
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
-      'User-Agent': `GitLab/${version}`,
+      'User-Agent': `GitLab/${settings.gitlabVersion}`,
       'Idempotency-Key': idempotencyKey,
       'X-Gitlab-Event': TRIGGER_EVENT[trigger],
       'X-Gitlab-Webhook-UUID': webhookUuid,

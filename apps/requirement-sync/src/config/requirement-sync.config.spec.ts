@@ -20,6 +20,40 @@ describe('RequirementSyncConfig', () => {
     expect(() => loadConfig(RequirementSyncConfig, {})).toThrow(/CORE_API_TOKEN/);
   });
 
+  it('polls manual connections without a delivery every 15 s unless told otherwise, never below 1 s', () => {
+    expect(loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't' }).POLL_INTERVAL_NO_HOOK).toBe(15_000);
+    expect(
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', POLL_INTERVAL_NO_HOOK: '2s' })
+        .POLL_INTERVAL_NO_HOOK,
+    ).toBe(2_000);
+    expect(() =>
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', POLL_INTERVAL_NO_HOOK: '500ms' }),
+    ).toThrow(/POLL_INTERVAL_NO_HOOK/);
+    expect(() =>
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', POLL_INTERVAL_NO_HOOK: 'soon' }),
+    ).toThrow(/POLL_INTERVAL_NO_HOOK/);
+  });
+
+  it('checks for deleted issues hourly and distrusts GitLab times over 2 minutes ahead, unless told otherwise', () => {
+    expect(loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't' })).toMatchObject({
+      DELETION_CHECK_INTERVAL: 3_600_000,
+      GITLAB_CLOCK_SKEW: 120_000,
+    });
+    expect(
+      loadConfig(RequirementSyncConfig, {
+        CORE_API_TOKEN: 't',
+        DELETION_CHECK_INTERVAL: '2s',
+        GITLAB_CLOCK_SKEW: '0',
+      }),
+    ).toMatchObject({ DELETION_CHECK_INTERVAL: 2_000, GITLAB_CLOCK_SKEW: 0 });
+    expect(() =>
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', DELETION_CHECK_INTERVAL: '500ms' }),
+    ).toThrow(/DELETION_CHECK_INTERVAL/);
+    expect(() =>
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', GITLAB_CLOCK_SKEW: 'a bit' }),
+    ).toThrow(/GITLAB_CLOCK_SKEW/);
+  });
+
   it('reads durations and names a bad one', () => {
     expect(
       loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', RECONCILE_INTERVAL: '3s' }).RECONCILE_INTERVAL,

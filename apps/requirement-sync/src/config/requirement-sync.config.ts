@@ -9,6 +9,18 @@ export class RequirementSyncConfig extends GitlabConsumerConfig {
 
   override GRPC_PORT = 5002;
 
+  /**
+   * How often a `webhook_manual` connection from which no webhook delivery has arrived yet is
+   * polled for changed issues (`15s`), instead of every RECONCILE_INTERVAL_MANUAL: a user who never
+   * adds the hook still sees an edit within seconds. Each poll is one incremental sweep (usually one
+   * request) through the token's client-side rate limiter, like every other call (docs/ARCHITECTURE.md,
+   * "Configuration added").
+   */
+  @Min(1_000)
+  @IsInt({ message: 'must be a duration such as 15s or 15000 (ms)' })
+  @ToDurationMs()
+  POLL_INTERVAL_NO_HOOK = 15_000;
+
   /** At most one backfill progress event per connection per this interval (`2s`). */
   @Min(100)
   @IsInt({ message: 'must be a duration such as 2s or 2000 (ms)' })
@@ -51,4 +63,24 @@ export class RequirementSyncConfig extends GitlabConsumerConfig {
   @IsInt()
   @ToInteger()
   ISSUE_EVENTS_BATCH_PARALLELISM = 2;
+
+  /**
+   * How often each connection's requirements are checked for deleted issues (`1h`): GitLab sends no
+   * event for a deletion. One `issues_statistics` request per 100 iids; only a batch whose count
+   * falls short is listed (docs/GITLAB.md, "Moved, deleted and retyped issues").
+   */
+  @Min(1_000)
+  @IsInt({ message: 'must be a duration such as 1h or 3600000 (ms)' })
+  @ToDurationMs()
+  DELETION_CHECK_INTERVAL: number = 3_600_000;
+
+  /**
+   * How far ahead of this service's clock a GitLab `updated_at` may be and still order changes
+   * (`2m`). A later time (a GitLab clock that jumped, a crafted delivery) is distrusted: the issue
+   * is read from GitLab instead, and such a stored time never holds back a later change.
+   */
+  @Min(0)
+  @IsInt({ message: 'must be a duration such as 2m or 120000 (ms)' })
+  @ToDurationMs()
+  GITLAB_CLOCK_SKEW: number = 2 * 60_000;
 }

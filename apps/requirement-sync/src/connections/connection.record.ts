@@ -19,4 +19,8 @@ export interface ConnectionRecord extends ProjectedConnection {
   last_reconciled_at: Date | null;
   last_full_sweep_at: Date | null;
   full_sweep_requested_at: Date | null;
+  /** When the last deletion check (or full sweep) started; null: none yet. */
+  last_deletion_check_at: Date | null;
+  /** The gateway's latest reported webhook delivery; null: none yet (a manual connection is then polled). */
+  last_delivery_at: Date | null;
 }

@@ -14,6 +14,7 @@ export type IssueEventOutcome =
   | 'defect_skipped'
   | 'defect_held'
   | 'work_item_skipped'
+  | 'retyped'
   | 'connection_inactive'
   | 'rejected';
 
@@ -29,6 +30,8 @@ export class SyncMetrics {
   readonly reconciliations: Counter<'kind' | 'result'>;
   readonly lag: Histogram<'source'>;
   readonly gitlabErrors: Counter<'code'>;
+  readonly refetches: Counter<'reason'>;
+  readonly deletionChecks: Counter<'result'>;
 
   constructor(registry: MetricsRegistry) {
     this.backfillImported = registry.gauge(
@@ -71,6 +74,16 @@ export class SyncMetrics {
     this.gitlabErrors = registry.counter('requirement_sync_gitlab_errors_total', 'GitLab calls that failed', [
       'code',
     ]);
+    this.refetches = registry.counter(
+      'requirement_sync_refetches_total',
+      'Issues read again from GitLab because an event or a listing could not be ordered, by reason',
+      ['reason'],
+    );
+    this.deletionChecks = registry.counter(
+      'requirement_sync_deletion_checks_total',
+      'Deletion checks run (issues_statistics per 100 iids), by result',
+      ['result'],
+    );
   }
 
   observeLag(source: 'webhook' | 'rest', gitlabUpdatedAt: Date): void {

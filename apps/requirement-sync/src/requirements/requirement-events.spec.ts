@@ -21,6 +21,8 @@ const record = (overrides: Partial<RequirementRecord> = {}): RequirementRecord =
   description_html: '<p><strong>cart</strong></p>\n',
   labels: ['priority::high'],
   priority: 'P1',
+  priority_source: 'gitlab',
+  priority_labels: ['priority::high'],
   status: 'Active',
   deprecated_reason: null,
   confidential: false,
@@ -33,6 +35,8 @@ const record = (overrides: Partial<RequirementRecord> = {}): RequirementRecord =
   needs_refresh: false,
   version: 3,
   changed_fields: [],
+  testkase_edits: [],
+  write_effects: null,
   created_at: new Date('2024-01-01T00:00:01.000Z'),
   updated_at: new Date('2024-02-01T00:00:01.000Z'),
   ...overrides,
@@ -97,5 +101,55 @@ describe('requirementEvents', () => {
     });
     expect(JSON.stringify(messages[0]!.event).length).toBeLessThan(10_000);
     expect(validateSync(plainToInstance(RequirementUpsertedV1, data))).toEqual([]);
+  });
+
+  describe('what a write did besides its changed fields', () => {
+    const upserted = (overrides: Partial<RequirementRecord>) => {
+      const { messages } = requirementEvents([{ record: record(overrides), created: false }]);
+      return (messages[0]!.event as CloudEvent<RequirementUpsertedV1>).data;
+    };
+
+    it('carries the TestKase values a re-attach replaced and a dropped override, valid against the contract', () => {
+      const data = upserted({
+        version: 4,
+        changed_fields: ['title', 'priority'],
+        write_effects: {
+          version: 4,
+          replaced: { title: 'Edited in TestKase', status: 'Deprecated' },
+          droppedPriorityOverride: 'P0',
+        },
+      });
+      expect(data).toMatchObject({
+        replaced: { title: 'Edited in TestKase', status: 'Deprecated' },
+        droppedPriorityOverride: 'P0',
+        requirement: { prioritySource: 'gitlab' },
+      });
+      expect(validateSync(plainToInstance(RequirementUpsertedV1, data))).toEqual([]);
+    });
+
+    it("never repeats an earlier write's effects", () => {
+      const data = upserted({
+        version: 5,
+        changed_fields: ['title'],
+        write_effects: {
+          version: 4,
+          replaced: { title: 'Edited in TestKase' },
+          droppedPriorityOverride: 'P0',
+        },
+      });
+      expect(data).not.toHaveProperty('replaced');
+      expect(data).not.toHaveProperty('droppedPriorityOverride');
+    });
+
+    it('leaves a replaced description too large for one message out, and says so', () => {
+      const data = upserted({
+        changed_fields: ['description', 'title'],
+        write_effects: {
+          version: 3,
+          replaced: { description: 'y'.repeat(MAX_EVENT_DESCRIPTION_BYTES + 1), title: 'Mine' },
+        },
+      });
+      expect(data.replaced).toEqual({ title: 'Mine', descriptionOmitted: true });
+    });
   });
 });

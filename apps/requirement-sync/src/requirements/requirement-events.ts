@@ -3,6 +3,7 @@ import {
   RequirementDetached,
   RequirementUpserted,
   type EventDefinition,
+  type RequirementUpsertedV1,
   type RequirementV1,
 } from '@testkase/contracts';
 import { buildCloudEvent, type OutboxMessage } from '@testkase/platform';
@@ -28,6 +29,27 @@ export function eventRequirement(record: RequirementRecord): RequirementV1 {
   return bytes > MAX_EVENT_DESCRIPTION_BYTES
     ? { ...requirement, descriptionHtml: '', descriptionMarkdown: '', descriptionOmitted: true }
     : requirement;
+}
+
+/**
+ * What the write of this version did besides its changed fields (`replaced`,
+ * `droppedPriorityOverride`); a replaced description too large for a message is left out and said so.
+ */
+export function writeEffectsOf(
+  record: RequirementRecord,
+): Pick<RequirementUpsertedV1, 'replaced' | 'droppedPriorityOverride'> {
+  const effects = record.write_effects;
+  if (!effects || effects.version !== record.version) return {};
+  const result: Pick<RequirementUpsertedV1, 'replaced' | 'droppedPriorityOverride'> = {};
+  if (effects.replaced && Object.keys(effects.replaced).length > 0) {
+    const { description, ...rest } = effects.replaced;
+    result.replaced =
+      description !== undefined && Buffer.byteLength(description, 'utf8') > MAX_EVENT_DESCRIPTION_BYTES
+        ? { ...rest, descriptionOmitted: true }
+        : effects.replaced;
+  }
+  if (effects.droppedPriorityOverride) result.droppedPriorityOverride = effects.droppedPriorityOverride;
+  return result;
 }
 
 function message<T>(definition: EventDefinition<T>, data: T, subject: string): OutboxMessage {
@@ -59,7 +81,11 @@ export function requirementEvents(
     else if (changed.length > 0) counts.updated += 1;
     if (created || changed.length > 0) {
       messages.push(
-        message(RequirementUpserted, { requirement, created, changedFields: [...changed] }, record.id),
+        message(
+          RequirementUpserted,
+          { requirement, created, changedFields: [...changed], ...writeEffectsOf(record) },
+          record.id,
+        ),
       );
     }
     const becameDeprecated =
@@ -70,7 +96,7 @@ export function requirementEvents(
       messages.push(
         message(
           RequirementDeprecated,
-          { requirement, reason: record.deprecated_reason ?? options.deprecatedReason ?? 'closed' },
+          { requirement, reason: v1Reason(record.deprecated_reason) ?? options.deprecatedReason ?? 'closed' },
           record.id,
         ),
       );
@@ -82,6 +108,15 @@ export function requirementEvents(
     }
   }
   return { messages, counts };
+}
+
+/**
+ * `testkase.requirement.deprecated` keeps its two v1 reasons: a deleted, moved or retyped issue is
+ * `deleted_or_moved`; `requirement.deprecationReason` says which (docs/ARCHITECTURE.md).
+ */
+function v1Reason(reason: RequirementRecord['deprecated_reason']): 'closed' | 'deleted_or_moved' | null {
+  if (reason === null) return null;
+  return reason === 'closed' ? 'closed' : 'deleted_or_moved';
 }
 
 /** Rows changed by a plain UPDATE (attach, detach, deprecate) carry their own changed_fields. */

@@ -48,6 +48,7 @@ describe('toUpsertRow', () => {
         '<p>As a <strong>buyer</strong> I keep my cart. See <a href="https://gitlab.example.com/my-group/my-project/uploads/abc/spec.pdf" rel="noopener noreferrer nofollow">the spec</a>.</p>\n',
       labels: ['backend', 'priority::high'],
       priority: 'P1',
+      priority_labels: ['priority::high'],
       status: 'Active',
       confidential: false,
       web_url: 'https://gitlab.example.com/my-group/my-project/-/issues/12',

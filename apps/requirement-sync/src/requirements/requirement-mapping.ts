@@ -5,6 +5,7 @@ import {
   issueStateToRequirementStatus,
   labelsToPriority,
   parseIssueWebUrl,
+  priorityLabelState,
   type Priority,
   type RequirementStatus,
 } from '@testkase/sync-rules';
@@ -22,6 +23,8 @@ export interface RequirementUpsertRow {
   readonly description_html: string;
   readonly labels: readonly string[];
   readonly priority: Priority;
+  /** What a TestKase priority override is compared with (sync-rules' priorityLabelState). */
+  readonly priority_labels: readonly string[];
   readonly status: RequirementStatus;
   readonly confidential: boolean;
   readonly web_url: string;
@@ -31,6 +34,10 @@ export interface RequirementUpsertRow {
   readonly source: 'rest' | 'webhook';
   /** The defect id of a `<!-- testkase:defect:<id> -->` marker in the description. */
   readonly defect_id: string | null;
+  /** A moved issue: GitLab's `moved_to_id`, and the new issue's iid and URL when known. */
+  readonly moved_to_issue_id?: number | null;
+  readonly moved_to_iid?: number | null;
+  readonly moved_to_url?: string | null;
 }
 
 const sameProjectUrl = (left: string, right: string): boolean =>
@@ -67,6 +74,7 @@ export function toUpsertRow(snapshot: IssueSnapshot, context: ProjectContext): R
     description_html: descriptionHtml(snapshot.description, context.projectWebUrl),
     labels,
     priority: labelsToPriority(labels),
+    priority_labels: priorityLabelState(labels),
     status: issueStateToRequirementStatus(snapshot.state),
     confidential: snapshot.confidential,
     web_url: issueWebUrl(snapshot.webUrl, context.projectWebUrl, snapshot.iid),
@@ -75,5 +83,6 @@ export function toUpsertRow(snapshot: IssueSnapshot, context: ProjectContext): R
     exact: snapshot.updatedAtExact,
     source: snapshot.source,
     defect_id: findDefectMarker(snapshot.description),
+    ...(snapshot.movedToId === undefined ? {} : { moved_to_issue_id: snapshot.movedToId }),
   };
 }

@@ -20,11 +20,52 @@ export interface DefectHoldSettings {
   readonly pushHoldMaxMs: number;
 }
 
+/** GITLAB_CLOCK_SKEW's default. */
+export const DEFAULT_CLOCK_SKEW_MS = 2 * 60_000;
+
+/** How the upsert orders REST snapshots against what is stored (see NEWER and DISTRUSTED). */
+export interface UpsertOrder {
+  /** The REST rows were read one by one after the stored state was seen (not from a listing). */
+  readonly freshRest?: boolean;
+  /** GITLAB_CLOCK_SKEW: a stored time further ahead of now is not trusted. */
+  readonly skewMs?: number;
+}
+
 /** A row the upsert wrote, and whether it was created. */
 export interface UpsertOutcome {
   readonly record: RequirementRecord;
   readonly created: boolean;
 }
+
+/**
+ * A TestKase priority override (set on a synced requirement, not an edit made while detached) holds
+ * while the issue's priority labels are those of the previous write; any change of them is a
+ * priority set on GitLab, which wins.
+ */
+const OVERRIDE = `r.priority_source = 'testkase' AND NOT ('priority' = ANY(r.testkase_edits))`;
+const KEEP_OVERRIDE = `(${OVERRIDE} AND r.priority_labels IS NOT DISTINCT FROM excluded.priority_labels)`;
+const NEXT_PRIORITY = `CASE WHEN ${KEEP_OVERRIDE} THEN r.priority ELSE excluded.priority END`;
+const NEXT_PRIORITY_SOURCE = `CASE WHEN ${KEEP_OVERRIDE} THEN 'testkase' ELSE 'gitlab' END`;
+/** A TestKase edit made while detached that GitLab's value replaces: the TestKase value, else NULL. */
+const replacedEdit = (field: RequirementField, column: string, next: string) =>
+  `CASE WHEN '${field}' = ANY(r.testkase_edits) AND r.${column} IS DISTINCT FROM ${next} THEN r.${column} END`;
+/** `write_effects` of a write that changed something (see RequirementRecord.write_effects). */
+const WRITE_EFFECTS = `jsonb_strip_nulls(jsonb_build_object(
+    'version', r.version + 1,
+    'replaced', nullif(jsonb_strip_nulls(jsonb_build_object(
+      'title', ${replacedEdit('title', 'title', 'excluded.title')},
+      'description', ${replacedEdit('description', 'description_markdown', 'excluded.description_markdown')},
+      'priority', ${replacedEdit('priority', 'priority', NEXT_PRIORITY)},
+      'status', ${replacedEdit('status', 'status', 'excluded.status')})), '{}'::jsonb),
+    'droppedPriorityOverride', CASE WHEN ${OVERRIDE} AND NOT ${KEEP_OVERRIDE} THEN r.priority END))`;
+
+/**
+ * Where a moved issue went: a write that names the same new issue but not its link (a webhook,
+ * a listing) keeps the link found before.
+ */
+const nextMovedTo = (column: 'moved_to_iid' | 'moved_to_url') =>
+  `CASE WHEN excluded.moved_to_issue_id IS NOT DISTINCT FROM r.moved_to_issue_id
+     THEN coalesce(excluded.${column}, r.${column}) ELSE excluded.${column} END`;
 
 /** Fields compared by the upsert (the webhook never overwrites GitLab's REST web_url). */
 const CHANGES: ReadonlyArray<[RequirementField, string]> = [
@@ -34,8 +75,17 @@ const CHANGES: ReadonlyArray<[RequirementField, string]> = [
     '(r.description_markdown, r.description_html) IS DISTINCT FROM (excluded.description_markdown, excluded.description_html)',
   ],
   ['labels', 'r.labels IS DISTINCT FROM excluded.labels'],
-  ['priority', 'r.priority IS DISTINCT FROM excluded.priority'],
-  ['status', 'r.status IS DISTINCT FROM excluded.status'],
+  // The priority, or where it comes from.
+  [
+    'priority',
+    `(r.priority, r.priority_source) IS DISTINCT FROM (${NEXT_PRIORITY}, ${NEXT_PRIORITY_SOURCE})`,
+  ],
+  // The status, or why it is Deprecated (closed, moved, and where to).
+  [
+    'status',
+    `(r.status, r.deprecated_reason, r.moved_to_issue_id, r.moved_to_url) IS DISTINCT FROM
+      (excluded.status, excluded.deprecated_reason, excluded.moved_to_issue_id, ${nextMovedTo('moved_to_url')})`,
+  ],
   ['confidential', 'r.confidential IS DISTINCT FROM excluded.confidential'],
   ['webUrl', "excluded.source <> 'webhook' AND r.web_url IS DISTINCT FROM excluded.web_url"],
 ];
@@ -45,12 +95,24 @@ const ANY_CHANGE = CHANGES.map(([, test]) => `(${test})`).join(' OR ');
 /**
  * Forward-only: GitLab's updated_at must be newer. A second-precise timestamp (`… UTC`, the issue
  * hook's ISO form) is newer only in a later second than the stored one: within the same second the
- * order is unknown and the caller asks GitLab. A REST snapshot may also refresh a row marked
+ * order is unknown and the caller asks GitLab. So is a REST snapshot from a listing ($7 false: read
+ * some time before it is written) in the same second as a stored second-precise time, with other
+ * content: the webhook may carry a later change of that second (docs/GITLAB.md, "Issue and work
+ * item events"). A REST snapshot may also refresh a row marked
  * `needs_refresh` (re-attached after a disconnect) at an equal timestamp, never an older one.
  */
 const NEWER = `CASE WHEN excluded.gitlab_updated_at_exact
-    THEN excluded.gitlab_updated_at > r.gitlab_updated_at
+    THEN excluded.gitlab_updated_at > r.gitlab_updated_at AND ($7::boolean OR excluded.source <> 'rest'
+      OR r.gitlab_updated_at_exact OR date_trunc('second', excluded.gitlab_updated_at) > r.gitlab_updated_at
+      OR NOT (${ANY_CHANGE}))
     ELSE excluded.gitlab_updated_at > date_trunc('second', r.gitlab_updated_at) END`;
+/**
+ * A stored time beyond now plus the tolerated skew ($8 seconds: a GitLab clock that jumped ahead)
+ * orders nothing: a fresh read of the issue ($7, the caller fetched it after seeing the stored
+ * state) replaces it, whatever its time.
+ */
+const DISTRUSTED = `$7::boolean AND excluded.source = 'rest'
+    AND r.gitlab_updated_at > now() + make_interval(secs => $8::float8)`;
 const REFRESH = `r.needs_refresh AND excluded.source = 'rest' AND CASE WHEN excluded.gitlab_updated_at_exact
     THEN excluded.gitlab_updated_at >= r.gitlab_updated_at
     ELSE excluded.gitlab_updated_at >= date_trunc('second', r.gitlab_updated_at) END`;
@@ -59,14 +121,19 @@ const UPSERT = `
   INSERT INTO ${T} AS r (
     project_id, connection_id, instance_url, gitlab_project_id, iid, issue_id, title, description_markdown,
     description_html, labels, priority, status, deprecated_reason, confidential, web_url, gitlab_created_at,
-    gitlab_updated_at, gitlab_updated_at_exact, sync_state, source, needs_refresh, version, changed_fields)
+    gitlab_updated_at, gitlab_updated_at_exact, sync_state, source, needs_refresh, version, changed_fields,
+    priority_labels, moved_to_issue_id, moved_to_iid, moved_to_url)
   SELECT $1, $2::uuid, $3, $4::bigint, i.iid, i.issue_id, i.title, i.description_markdown, i.description_html,
-    i.labels, i.priority, i.status, CASE WHEN i.status = 'Deprecated' THEN 'closed' END, i.confidential,
-    i.web_url, i.gitlab_created_at, i.gitlab_updated_at, i.exact, 'synced', i.source, false, 1, $6::text[]
+    i.labels, i.priority, i.status,
+    CASE WHEN i.status = 'Deprecated' THEN CASE WHEN i.moved_to_issue_id IS NULL THEN 'closed' ELSE 'moved' END END,
+    i.confidential,
+    i.web_url, i.gitlab_created_at, i.gitlab_updated_at, i.exact, 'synced', i.source, false, 1, $6::text[],
+    i.priority_labels, i.moved_to_issue_id, i.moved_to_iid, i.moved_to_url
   FROM jsonb_to_recordset($5::jsonb) AS i(
     iid integer, issue_id bigint, title text, description_markdown text, description_html text, labels text[],
     priority text, status text, confidential boolean, web_url text, gitlab_created_at timestamptz,
-    gitlab_updated_at timestamptz, exact boolean, source text)
+    gitlab_updated_at timestamptz, exact boolean, source text, priority_labels text[],
+    moved_to_issue_id bigint, moved_to_iid integer, moved_to_url text)
   WHERE NOT EXISTS (
     SELECT 1 FROM ${DEFECTS} d
      WHERE d.project_id = $1 AND d.instance_url = $3 AND d.gitlab_project_id = $4 AND d.iid = i.iid)
@@ -78,9 +145,16 @@ const UPSERT = `
     description_markdown = excluded.description_markdown,
     description_html = excluded.description_html,
     labels = excluded.labels,
-    priority = excluded.priority,
+    priority = ${NEXT_PRIORITY},
+    priority_source = ${NEXT_PRIORITY_SOURCE},
+    priority_labels = excluded.priority_labels,
+    testkase_edits = '{}',
+    write_effects = CASE WHEN ${ANY_CHANGE} THEN ${WRITE_EFFECTS} END,
     status = excluded.status,
     deprecated_reason = excluded.deprecated_reason,
+    moved_to_issue_id = excluded.moved_to_issue_id,
+    moved_to_iid = ${nextMovedTo('moved_to_iid')},
+    moved_to_url = ${nextMovedTo('moved_to_url')},
     confidential = excluded.confidential,
     web_url = CASE WHEN excluded.source = 'webhook' THEN r.web_url ELSE excluded.web_url END,
     gitlab_created_at = coalesce(excluded.gitlab_created_at, r.gitlab_created_at),
@@ -91,7 +165,10 @@ const UPSERT = `
     changed_fields = ${CHANGED_FIELDS},
     version = r.version + CASE WHEN ${ANY_CHANGE} THEN 1 ELSE 0 END,
     updated_at = CASE WHEN ${ANY_CHANGE} THEN now() ELSE r.updated_at END
-  WHERE r.sync_state = 'synced' AND r.connection_id = excluded.connection_id AND ((${NEWER}) OR (${REFRESH}))
+  WHERE r.sync_state = 'synced' AND r.connection_id = excluded.connection_id
+    AND ((${NEWER}) OR (${REFRESH}) OR (${DISTRUSTED}))
+    -- A webhook processed late never revives the requirement of an issue found deleted.
+    AND (r.deprecated_reason IS DISTINCT FROM 'deleted' OR excluded.source <> 'webhook')
   RETURNING r.*, (r.xmax = 0) AS created`;
 
 const ALL_FIELDS: readonly RequirementField[] = REQUIREMENT_FIELDS;
@@ -112,6 +189,7 @@ export class RequirementRepository {
     context: ProjectContext,
     rows: readonly RequirementUpsertRow[],
     hold: DefectHoldSettings,
+    order: UpsertOrder = {},
   ): Promise<{ outcomes: UpsertOutcome[]; held: Set<number> }> {
     if (rows.length === 0) return { outcomes: [], held: new Set() };
     const held = rows.some((row) => row.defect_id !== null)
@@ -130,8 +208,10 @@ export class RequirementRepository {
               context.gitlabProjectId,
               JSON.stringify(admitted),
               ALL_FIELDS,
+              order.freshRest ?? false,
+              (order.skewMs ?? DEFAULT_CLOCK_SKEW_MS) / 1000,
             ],
-            'requirement_sync_upsert_v2',
+            'requirement_sync_upsert_v4',
           );
     const outcomes = records.map(({ created, ...record }) => ({
       record: created ? { ...record, changed_fields: [...ALL_FIELDS] } : record,
@@ -401,7 +481,7 @@ export class RequirementRepository {
 
   /**
    * Synced requirements of the connection whose iid is not in `seenIids`, created before `before`
-   * and not already marked deleted: candidates for "deleted or moved".
+   * and not already known deleted, moved or retyped: candidates for a check by iid.
    */
   async missingIids(
     tx: EntityManager,
@@ -412,7 +492,7 @@ export class RequirementRepository {
     const rows: Array<{ iid: number }> = await tx.query(
       `SELECT iid FROM ${T}
         WHERE connection_id = $1::uuid AND sync_state = 'synced' AND created_at < $3
-          AND deprecated_reason IS DISTINCT FROM 'deleted_or_moved'
+          AND coalesce(deprecated_reason, 'closed') = 'closed'
           AND NOT (iid = ANY($2::integer[]))
         ORDER BY iid`,
       [connectionId, seenIids, before],
@@ -420,24 +500,142 @@ export class RequirementRepository {
     return rows.map((row) => row.iid);
   }
 
-  /** Marks the requirements of deleted or moved issues Deprecated. Returns the rows changed. */
+  /**
+   * Marks the requirements of issues GitLab no longer has (`deleted`) or has as another work item
+   * type (`retyped`, found by a sweep) Deprecated; `status` counts as changed even for one that was
+   * already Deprecated (closed): its reason changed. Returns the rows changed.
+   */
   async deprecateDeleted(
     tx: EntityManager,
     connectionId: string,
     iids: readonly number[],
+    reason: 'deleted' | 'retyped' = 'deleted',
   ): Promise<RequirementRecord[]> {
     const [rows]: [RequirementRecord[], number] = await tx.query(
       `UPDATE ${T} r SET
           status = 'Deprecated',
-          deprecated_reason = 'deleted_or_moved',
+          deprecated_reason = $3,
           version = r.version + 1,
-          changed_fields = CASE WHEN r.status = 'Deprecated' THEN '{}'::text[] ELSE '{status}'::text[] END,
+          changed_fields = '{status}'::text[],
           updated_at = now()
         WHERE connection_id = $1::uuid AND sync_state = 'synced' AND iid = ANY($2::integer[])
-          AND deprecated_reason IS DISTINCT FROM 'deleted_or_moved'
+          AND deprecated_reason IS DISTINCT FROM $3
         RETURNING r.*`,
-      [connectionId, iids],
+      [connectionId, iids, reason],
     );
     return rows;
+  }
+
+  /**
+   * Issues turned into another work item type, from their webhooks: their requirements become
+   * Deprecated (`retyped`) at the event's time, forward only as the upsert (a later event of the
+   * issue, turned back into an issue, makes it Active again); `fresh`: GitLab said so when asked,
+   * which no stored time outweighs. Returns the rows changed.
+   */
+  async deprecateRetyped(
+    sql: Sql,
+    context: ProjectContext,
+    items: ReadonlyArray<{ iid: number; updatedAt: Date; exact: boolean; fresh?: boolean }>,
+  ): Promise<RequirementRecord[]> {
+    if (items.length === 0) return [];
+    return sql.rows<RequirementRecord>(
+      `UPDATE ${T} r SET
+          status = 'Deprecated',
+          deprecated_reason = 'retyped',
+          moved_to_issue_id = NULL, moved_to_iid = NULL, moved_to_url = NULL,
+          gitlab_updated_at = i.updated_at,
+          gitlab_updated_at_exact = i.exact,
+          source = 'webhook',
+          version = r.version + CASE WHEN r.deprecated_reason IS DISTINCT FROM 'retyped' THEN 1 ELSE 0 END,
+          changed_fields = CASE WHEN r.deprecated_reason IS DISTINCT FROM 'retyped'
+            THEN '{status}'::text[] ELSE '{}'::text[] END,
+          updated_at = CASE WHEN r.deprecated_reason IS DISTINCT FROM 'retyped' THEN now() ELSE r.updated_at END
+        FROM jsonb_to_recordset($5::jsonb) AS i(iid integer, updated_at timestamptz, exact boolean, fresh boolean)
+        WHERE r.project_id = $1 AND r.instance_url = $3 AND r.gitlab_project_id = $4 AND r.iid = i.iid
+          AND r.connection_id = $2::uuid AND r.sync_state = 'synced'
+          AND CASE WHEN coalesce(i.fresh, false) THEN true
+                   WHEN i.exact THEN i.updated_at > r.gitlab_updated_at
+                   ELSE i.updated_at > date_trunc('second', r.gitlab_updated_at) END
+        RETURNING r.*`,
+      [
+        context.projectId,
+        context.connectionId,
+        context.instanceUrl,
+        context.gitlabProjectId,
+        JSON.stringify(items.map((item) => ({ ...item, updated_at: item.updatedAt.toISOString() }))),
+      ],
+    );
+  }
+
+  /**
+   * Synced requirements of the connection whose issue may still be deleted (not already known
+   * deleted, moved or retyped), created before `before`: what the deletion check asks GitLab about.
+   */
+  async checkableIids(tx: EntityManager, connectionId: string, before: Date): Promise<number[]> {
+    const rows: Array<{ iid: number }> = await tx.query(
+      `SELECT iid FROM ${T}
+        WHERE connection_id = $1::uuid AND sync_state = 'synced' AND created_at < $2
+          AND coalesce(deprecated_reason, 'closed') = 'closed'
+        ORDER BY iid`,
+      [connectionId, before],
+    );
+    return rows.map((row) => row.iid);
+  }
+
+  /**
+   * What an order decision needs of the stored requirements of these issues, for those whose
+   * stored time is second-precise or beyond now plus `skewMs` (the others order by time alone).
+   */
+  async orderCandidates(
+    sql: Sql,
+    context: ProjectContext,
+    iids: readonly number[],
+    skewMs: number,
+  ): Promise<
+    Array<
+      Pick<
+        RequirementRecord,
+        | 'iid'
+        | 'title'
+        | 'description_markdown'
+        | 'status'
+        | 'confidential'
+        | 'labels'
+        | 'moved_to_issue_id'
+        | 'gitlab_updated_at'
+        | 'gitlab_updated_at_exact'
+      > & { distrusted: boolean }
+    >
+  > {
+    if (iids.length === 0) return [];
+    return sql.rows(
+      `SELECT iid, title, description_markdown, status, confidential, labels, moved_to_issue_id,
+              gitlab_updated_at, gitlab_updated_at_exact,
+              gitlab_updated_at > now() + make_interval(secs => $6::float8) AS distrusted
+         FROM ${T}
+        WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = ANY($4::integer[])
+          AND connection_id = $5::uuid AND sync_state = 'synced'
+          AND (NOT gitlab_updated_at_exact OR gitlab_updated_at > now() + make_interval(secs => $6::float8))`,
+      [
+        context.projectId,
+        context.instanceUrl,
+        context.gitlabProjectId,
+        iids,
+        context.connectionId,
+        skewMs / 1000,
+      ],
+    );
+  }
+
+  /** Of these issues, those whose requirement already knows where its moved issue went: iid → moved_to_issue_id. */
+  async knownMoves(sql: Sql, context: ProjectContext, iids: readonly number[]): Promise<Map<number, number>> {
+    if (iids.length === 0) return new Map();
+    const rows = await sql.rows<{ iid: number; moved_to_issue_id: string }>(
+      `SELECT iid, moved_to_issue_id FROM ${T}
+        WHERE project_id = $1 AND instance_url = $2 AND gitlab_project_id = $3 AND iid = ANY($4::integer[])
+          AND moved_to_issue_id IS NOT NULL AND moved_to_url IS NOT NULL`,
+      [context.projectId, context.instanceUrl, context.gitlabProjectId, iids],
+    );
+    return new Map(rows.map((row) => [row.iid, Number(row.moved_to_issue_id)]));
   }
 }

@@ -46,12 +46,16 @@ export class RequirementsController {
   }
 
   @Patch(':requirementId')
-  @ApiOperation({ summary: 'Edit a detached requirement (the project was disconnected from GitLab)' })
+  @ApiOperation({
+    summary:
+      'Edit a detached requirement (the project was disconnected from GitLab), or set a TestKase priority on a synced one',
+  })
   @ApiOkResponse({ type: RequirementDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })
   @ApiConflictResponse({
-    description: 'SYNCED_READ_ONLY: GitLab owns this requirement while the project is connected',
+    description:
+      'SYNCED_READ_ONLY: GitLab owns this requirement while the project is connected; only priority may be set (the message and `details.fields` name the refused fields)',
   })
   patch(@Param() params: RequirementParams, @Body() body: PatchRequirementBody): Promise<RequirementV1> {
     return this.requirements.patch(params.projectId, params.requirementId, body);

@@ -3,7 +3,12 @@ import { DataSource } from 'typeorm';
 
 import { RequirementUpserted, type RequirementField, type RequirementV1 } from '@testkase/contracts';
 import { onlyRow, Outbox } from '@testkase/platform';
-import { projectWebUrlFromIssueUrl, renderGitlabMarkdown } from '@testkase/sync-rules';
+import {
+  labelsToPriority,
+  priorityLabelState,
+  projectWebUrlFromIssueUrl,
+  renderGitlabMarkdown,
+} from '@testkase/sync-rules';
 import { AppError, ValidationError } from '@testkase/util';
 
 import { SCHEMA } from '../persistence/schema';
@@ -44,9 +49,13 @@ function decodeCursor(cursor: string): CursorKey {
   throw new ValidationError('cursor is not one this API returned', { field: 'cursor' });
 }
 
+/** The fields of an edit that a synced requirement refuses (GitLab owns everything but an override of the priority). */
+export const syncedReadOnlyFields = (body: PatchRequirementBody): Array<'title' | 'description' | 'status'> =>
+  (['title', 'description', 'status'] as const).filter((field) => body[field] !== undefined);
+
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 
-/** TestKase core's view of requirements: queries, and edits once a requirement is detached. */
+/** TestKase core's view of requirements: queries, edits once detached, and priority overrides while synced. */
 @Injectable()
 export class RequirementsService {
   constructor(
@@ -69,6 +78,7 @@ export class RequirementsService {
     if (query.status) add((p) => `status = ${p}`, query.status);
     if (query.priority) add((p) => `priority = ${p}`, query.priority);
     if (query.syncState) add((p) => `sync_state = ${p}`, query.syncState);
+    if (query.confidential !== undefined) add((p) => `confidential = ${p}`, query.confidential);
     if (query.label) add((p) => `labels @> ARRAY[${p}]::text[]`, query.label);
     if (query.q) add((p) => `(title ILIKE ${p} OR description_markdown ILIKE ${p})`, likePattern(query.q));
     if (query.cursor) {
@@ -103,8 +113,13 @@ export class RequirementsService {
   }
 
   /**
-   * Edits a detached requirement and publishes `upserted` with the changed fields.
-   * @throws AppError SYNCED_READ_ONLY while GitLab owns it; NOT_FOUND; VALIDATION_FAILED (empty edit)
+   * Edits a requirement and publishes `upserted` with the changed fields. A detached one takes any
+   * field (TestKase owns it; the edits are remembered, so that a re-attach can say what GitLab's
+   * values replaced). A synced one takes only `priority`: a TestKase override, `prioritySource:
+   * 'testkase'`, kept until the issue's priority labels change on GitLab; `priority: null` gives the
+   * priority back to the labels.
+   * @throws AppError SYNCED_READ_ONLY for any other field while GitLab owns it; NOT_FOUND;
+   *   VALIDATION_FAILED (empty edit)
    */
   async patch(projectId: string, requirementId: string, body: PatchRequirementBody): Promise<RequirementV1> {
     if (
@@ -123,34 +138,72 @@ export class RequirementsService {
       const current = rows[0];
       if (!current) throw this.notFound(requirementId);
       if (current.sync_state === 'synced') {
-        throw new AppError(
-          'SYNCED_READ_ONLY',
-          'This requirement is synced from GitLab: edit the issue there, or disconnect the project first',
-          { details: { requirementId, webUrl: current.web_url } },
-        );
+        const readOnly = syncedReadOnlyFields(body);
+        if (readOnly.length > 0) {
+          throw new AppError(
+            'SYNCED_READ_ONLY',
+            `${readOnly.join(', ')} ${readOnly.length === 1 ? 'is' : 'are'} read-only while this requirement ` +
+              'is synced from GitLab (only priority may be set in TestKase): edit the issue there, or ' +
+              'disconnect the project first',
+            { details: { requirementId, webUrl: current.web_url, fields: readOnly } },
+          );
+        }
       }
+      // `priority: null` gives the priority back to the issue's labels (drops an override).
+      const labelPriority = body.priority === null;
       const next = {
         title: body.title ?? current.title,
         description_markdown: body.description ?? current.description_markdown,
-        priority: body.priority ?? current.priority,
+        priority: body.priority ?? (labelPriority ? labelsToPriority(current.labels) : current.priority),
+        priority_source:
+          body.priority === undefined
+            ? current.priority_source
+            : labelPriority
+              ? ('gitlab' as const)
+              : ('testkase' as const),
         status: body.status ?? current.status,
       };
       const changed: RequirementField[] = [];
       if (next.title !== current.title) changed.push('title');
       if (next.description_markdown !== current.description_markdown) changed.push('description');
-      if (next.priority !== current.priority) changed.push('priority');
+      if (next.priority !== current.priority || next.priority_source !== current.priority_source)
+        changed.push('priority');
       if (next.status !== current.status) changed.push('status');
       if (changed.length === 0) return toRequirementV1(current);
       const projectWebUrl = projectWebUrlFromIssueUrl(current.web_url) ?? current.instance_url;
       const html = changed.includes('description')
         ? renderGitlabMarkdown(next.description_markdown, { projectWebUrl })
         : current.description_html;
+      const synced = current.sync_state === 'synced';
+      // A synced requirement keeps GitLab's data as it is (an override changes only the priority);
+      // a detached one records which fields TestKase now owns (a priority given back to the labels
+      // is not TestKase's).
+      const edits = synced
+        ? current.testkase_edits
+        : [...new Set([...current.testkase_edits, ...changed])].filter(
+            (field) => !(labelPriority && field === 'priority'),
+          );
       const [updated]: [RequirementRecord[], number] = await tx.query(
         `UPDATE ${T} SET title = $2, description_markdown = $3, description_html = $4, priority = $5, status = $6,
             deprecated_reason = CASE WHEN $6 = 'Deprecated' THEN deprecated_reason END,
-            source = 'testkase', version = version + 1, changed_fields = $7::text[], updated_at = now()
+            priority_source = $8, version = version + 1, changed_fields = $7::text[], updated_at = now(),
+            source = CASE WHEN $9 THEN source ELSE 'testkase' END,
+            priority_labels = CASE WHEN $9 THEN $10::text[] ELSE priority_labels END,
+            testkase_edits = $11::text[]
           WHERE id = $1::uuid RETURNING *`,
-        [requirementId, next.title, next.description_markdown, html, next.priority, next.status, changed],
+        [
+          requirementId,
+          next.title,
+          next.description_markdown,
+          html,
+          next.priority,
+          next.status,
+          changed,
+          next.priority_source,
+          synced,
+          priorityLabelState(current.labels),
+          edits,
+        ],
       );
       const record = onlyRow(updated, 'requirement update');
       await this.outbox.add(

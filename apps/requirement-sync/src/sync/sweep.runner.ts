@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 
 import { GitlabAccess, type JobLease } from '@testkase/consumer-kit';
 import { ReconciliationReported, type ReconciliationReportedV1 } from '@testkase/contracts';
 import type { GitlabClient, IssueListQuery } from '@testkase/gitlab';
-import { buildCloudEvent, LOGGER, Outbox, type Logger } from '@testkase/platform';
+import { buildCloudEvent, LOGGER, Outbox, sqlOf, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
-import type { ConnectionRecord } from '../connections/connection.record';
+import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import {
@@ -17,9 +17,11 @@ import {
   requirementEvents,
   type ChangeCounts,
 } from '../requirements/requirement-events';
+import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
 import { RequirementRepository } from '../requirements/requirement.repository';
 import { ALL_ISSUES_QUERY } from './backfill.runner';
 import { writeInBatches } from './batched-writes';
+import { IssueFateReader } from './issue-fate.reader';
 import { IssuePageWriter, type MappedPage } from './issue-page.writer';
 import { prefetch } from './prefetch';
 
@@ -31,8 +33,11 @@ const BATCH_PAGES = 5;
 /**
  * Reconciliation. `incremental`: the issues GitLab changed since the last watermark (minus a
  * safety margin), repairing whatever a lost webhook missed. `full`: every issue, and then the
- * requirements whose issue GitLab no longer lists (deleted, moved away, or no longer of type
- * Issue) are checked one batch at a time and deprecated. Each sweep reports what it repaired.
+ * requirements whose issue GitLab no longer lists are checked one batch at a time and deprecated
+ * (`deleted`, or `retyped` when GitLab has it as another work item type). A moved issue gets the
+ * link to its new issue; a listed issue that cannot be ordered against what is stored (same second
+ * as a webhook, or a time from the future) is read again on its own. Each sweep reports what it
+ * repaired.
  */
 @Injectable()
 export class SweepRunner {
@@ -41,6 +46,8 @@ export class SweepRunner {
     private readonly connections: ConnectionRepository,
     private readonly requirements: RequirementRepository,
     private readonly access: GitlabAccess,
+    private readonly fate: IssueFateReader,
+    private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
@@ -71,10 +78,14 @@ export class SweepRunner {
     let watermark = connection.watermark;
     const pages = gitlab.issues.pages(Number(connection.gitlab_project_id), query);
     const writer = this.writer;
+    const sql = sqlOf(this.dataSource.manager);
+    const movedTo = (iid: number) => this.fate.movedTo(connection, iid, gitlab);
+    const unordered: number[] = [];
     async function* mappedPages(): AsyncGenerator<MappedPage> {
       for await (const page of prefetch(pages)) {
         if (signal.aborted) return;
-        yield writer.map(page.items, connection);
+        const mapped = writer.map(page.items, connection);
+        yield { ...mapped, rows: await writer.withMovedLinks(sql, connection, mapped.rows, movedTo) };
       }
     }
     const listed = await writeInBatches(
@@ -95,6 +106,7 @@ export class SweepRunner {
         if (!counts) return false;
         watermark = batchWatermark;
         this.add(totals, counts);
+        unordered.push(...counts.unordered);
         for (const page of batch) {
           totals.checked += page.listed;
           for (const iid of page.iids) seen.add(iid);
@@ -104,23 +116,13 @@ export class SweepRunner {
       BATCH_PAGES,
     );
     if (!listed || signal.aborted) return;
+    if (!(await this.readAgain(lease, connection, unordered, totals))) return;
 
     if (kind === 'full') {
-      const gone = await this.findGone(lease, gitlab, connection, seen, startedAt, totals);
-      if (gone === null) return;
-      if (gone.length > 0) {
-        const ok = await lease.transaction(async (tx) => {
-          if (!(await this.writer.stillCurrent(tx, connection))) return false;
-          const records = await this.requirements.deprecateDeleted(tx, connectionId, gone);
-          const { messages, counts } = requirementEvents(asOutcomes(records), {
-            deprecatedReason: 'deleted_or_moved',
-          });
-          await this.outbox.addMany(tx, messages);
-          totals.deprecated += counts.deprecated;
-          return true;
-        });
-        if (!ok) return;
-      }
+      const found = await this.findGone(lease, gitlab, connection, seen, startedAt, totals);
+      if (found === null) return;
+      const ok = await this.deprecateGone(lease, connection, found, totals);
+      if (!ok) return;
     }
 
     const finishedAt = new Date();
@@ -157,9 +159,68 @@ export class SweepRunner {
   }
 
   /**
+   * Deprecates the requirements of issues GitLab no longer has (`deleted`) or has as another work
+   * item type (`retyped`). False when the connection changed meanwhile.
+   */
+  async deprecateGone(
+    lease: JobLease,
+    connection: ConnectionRecord,
+    found: { gone: readonly number[]; retyped: readonly number[] },
+    totals: ChangeCounts,
+  ): Promise<boolean> {
+    if (found.gone.length === 0 && found.retyped.length === 0) return true;
+    return lease.transaction(async (tx) => {
+      if (!(await this.writer.stillCurrent(tx, connection))) return false;
+      const records = [
+        ...(await this.requirements.deprecateDeleted(tx, connection.connection_id, found.gone, 'deleted')),
+        ...(await this.requirements.deprecateDeleted(tx, connection.connection_id, found.retyped, 'retyped')),
+      ];
+      const { messages, counts } = requirementEvents(asOutcomes(records), {
+        deprecatedReason: 'deleted_or_moved',
+      });
+      await this.outbox.addMany(tx, messages);
+      totals.deprecated += counts.deprecated;
+      return true;
+    });
+  }
+
+  /**
+   * Listed issues that could not be ordered against what is stored, read one by one and written
+   * as fresh reads (or deprecated, if GitLab now has them as another type). False when the
+   * connection changed meanwhile.
+   */
+  private async readAgain(
+    lease: JobLease,
+    connection: ConnectionRecord,
+    iids: readonly number[],
+    totals: ChangeCounts,
+  ): Promise<boolean> {
+    const rows: RequirementUpsertRow[] = [];
+    const retyped: number[] = [];
+    for (const iid of new Set(iids)) {
+      this.metrics.refetches.inc({ reason: 'sweep_unordered' });
+      const fate = await this.fate.read(connection, iid);
+      if (fate.kind === 'retyped') retyped.push(iid);
+      if (fate.kind !== 'issue') continue;
+      const mapped = toUpsertRow(fate.snapshot, projectContextOf(connection));
+      const link = fate.snapshot.movedToId === undefined ? null : await this.fate.movedTo(connection, iid);
+      rows.push(link ? { ...mapped, moved_to_iid: link.iid, moved_to_url: link.webUrl } : mapped);
+    }
+    if (rows.length > 0) {
+      const counts = await lease.transaction((tx) =>
+        this.writer.write(tx, connection, rows, { observeLag: true, fresh: true }),
+      );
+      if (!counts) return false;
+      this.add(totals, counts);
+    }
+    return this.deprecateGone(lease, connection, { gone: [], retyped }, totals);
+  }
+
+  /**
    * Requirements whose issue the listing did not show, re-checked by iid (an issue created during
-   * the sweep, or skipped by offset pagination, must not be deprecated): those GitLab still has are
-   * upserted, the rest are returned. Null when the connection changed meanwhile.
+   * the sweep, or skipped by offset pagination, must not be deprecated): those GitLab still has as
+   * issues are upserted; those it has as another work item type are `retyped`, the rest `gone`.
+   * Null when the connection changed meanwhile.
    */
   private async findGone(
     lease: JobLease,
@@ -168,11 +229,12 @@ export class SweepRunner {
     seen: ReadonlySet<number>,
     startedAt: Date,
     totals: ChangeCounts,
-  ): Promise<number[] | null> {
+  ): Promise<{ gone: number[]; retyped: number[] } | null> {
     const candidates = await lease.transaction((tx) =>
       this.requirements.missingIids(tx, connection.connection_id, [...seen], startedAt),
     );
     const gone: number[] = [];
+    const retyped: number[] = [];
     for (let index = 0; index < candidates.length; index += VERIFY_BATCH) {
       const batch = candidates.slice(index, index + VERIFY_BATCH);
       const found: MappedPage[] = [];
@@ -183,7 +245,9 @@ export class SweepRunner {
         found.push(this.writer.map(page.items, connection));
       }
       const present = new Set(found.flatMap((page) => page.rows.map((row) => row.iid)));
-      gone.push(...batch.filter((iid) => !present.has(iid)));
+      const otherType = new Set(found.flatMap((page) => page.retyped));
+      retyped.push(...batch.filter((iid) => otherType.has(iid)));
+      gone.push(...batch.filter((iid) => !present.has(iid) && !otherType.has(iid)));
       const rows = found.flatMap((page) => page.rows);
       if (rows.length > 0) {
         const counts = await lease.transaction((tx) =>
@@ -193,7 +257,7 @@ export class SweepRunner {
         this.add(totals, counts);
       }
     }
-    return gone;
+    return { gone, retyped };
   }
 
   private async finish(

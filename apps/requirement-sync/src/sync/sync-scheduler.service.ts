@@ -25,6 +25,7 @@ import type { ConnectionRecord } from '../connections/connection.record';
 import { ConnectionRepository, LOCK_NAMESPACE, type SyncJobKind } from '../connections/connection.repository';
 import { SyncMetrics } from '../metrics/sync.metrics';
 import { BackfillRunner } from './backfill.runner';
+import { DeletionCheckRunner } from './deletion-check.runner';
 import { HeldIssuesRunner } from './held-issues.runner';
 import { SweepRunner } from './sweep.runner';
 
@@ -55,6 +56,7 @@ export class SyncScheduler
     private readonly backfill: BackfillRunner,
     private readonly sweeps: SweepRunner,
     private readonly held: HeldIssuesRunner,
+    private readonly deletions: DeletionCheckRunner,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
     @Inject(LOGGER) logger: Logger,
@@ -79,7 +81,12 @@ export class SyncScheduler
   }
 
   due(tx: EntityManager, connectionId?: string): Promise<Array<DueJob<SyncJobKind>>> {
-    return this.connections.due(tx, sweepScheduleOf(this.config), connectionId);
+    const schedule = {
+      ...sweepScheduleOf(this.config),
+      pollNoHookMs: this.config.POLL_INTERVAL_NO_HOOK,
+      deletionCheckMs: this.config.DELETION_CHECK_INTERVAL,
+    };
+    return this.connections.due(tx, schedule, connectionId);
   }
 
   async run(lease: JobLease, { connectionId, job }: DueJob<SyncJobKind>, signal: AbortSignal): Promise<void> {
@@ -92,6 +99,8 @@ export class SyncScheduler
         return this.backfill.run(lease, connection, signal);
       case 'held':
         return this.held.run(lease, connection, signal);
+      case 'deletions':
+        return this.deletions.run(lease, connection, signal);
       case 'full':
       case 'incremental':
         return this.sweeps.run(lease, connection, job, signal);
@@ -106,6 +115,7 @@ export class SyncScheduler
     if (isAppError(error)) this.metrics.gitlabErrors.inc({ code: error.code });
     if (job === 'full' || job === 'incremental')
       this.metrics.reconciliations.inc({ kind: job, result: 'failed' });
+    if (job === 'deletions') this.metrics.deletionChecks.inc({ result: 'failed' });
     if (job !== 'backfill') return;
     if (!isAppError(error) || !PERMANENT_CODES.has(error.code)) return;
     const connection = await lease.transaction((tx) =>

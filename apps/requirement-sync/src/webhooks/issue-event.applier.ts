@@ -10,9 +10,10 @@ import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
 import { projectContextOf, type ConnectionRecord } from '../connections/connection.record';
 import { SyncMetrics, type IssueEventOutcome } from '../metrics/sync.metrics';
+import { isFromTheFuture, sameContent } from '../requirements/issue-order';
+import type { MovedToLink } from '../requirements/moved-issue';
 import { requirementEvents } from '../requirements/requirement-events';
 import { toUpsertRow, type RequirementUpsertRow } from '../requirements/requirement-mapping';
-import type { RequirementRecord } from '../requirements/requirement.record';
 import {
   RequirementRepository,
   type DefectHoldSettings,
@@ -28,22 +29,34 @@ export interface IssueEventItem {
   readonly eventId: string;
   readonly iid: number;
   readonly projectIds: readonly number[];
-  /** null: the payload lacked fields; `refetched`: the snapshot came from GitLab's REST API. */
+  /**
+   * null: the payload lacked fields (or, `refetched`, GitLab has no such issue); `refetched`: the
+   * snapshot came from GitLab's REST API, read after the stored state was seen.
+   */
   readonly snapshot: IssueSnapshot | null;
   readonly refetched: boolean;
+  /** A moved issue: where it went, read from GitLab before the event is applied. */
+  readonly movedTo?: MovedToLink | null;
+  /** The issue became another work item type (its webhook, or GitLab's answer when asked). */
+  readonly retyped?: { readonly type: string; readonly updatedAt: Date; readonly exact: boolean };
 }
+
+/**
+ * Why GitLab is asked for the issue: the payload lacks fields; two changes within one second; an
+ * `updated_at` from the future; a stored time from the future (docs/GITLAB.md, "Issue and work
+ * item events").
+ */
+export type AskReason = 'missing_fields' | 'same_second' | 'future' | 'distrusted';
 
 /** What became of an item: an outcome, an error for the consumer, or "ask GitLab" (not claimed). */
 export type IssueEventResult =
-  { readonly outcome: IssueEventOutcome } | { readonly error: unknown } | { readonly askGitlab: string };
+  { readonly outcome: IssueEventOutcome } | { readonly error: unknown } | { readonly askGitlab: AskReason };
 
-const sameContent = (stored: RequirementRecord, row: RequirementUpsertRow): boolean =>
-  stored.title === row.title &&
-  stored.description_markdown === row.description_markdown &&
-  stored.status === row.status &&
-  stored.confidential === row.confidential &&
-  stored.labels.length === row.labels.length &&
-  stored.labels.every((label, index) => label === row.labels[index]);
+const withMovedLink = (
+  row: RequirementUpsertRow,
+  link: MovedToLink | null | undefined,
+): RequirementUpsertRow =>
+  link && row.moved_to_issue_id ? { ...row, moved_to_iid: link.iid, moved_to_url: link.webUrl } : row;
 
 function itemAt(items: readonly IssueEventItem[], index: number): IssueEventItem {
   const item = items[index];
@@ -83,9 +96,11 @@ export class IssueEventApplier {
     @Inject(REQUIREMENT_SYNC_CONFIG) config: RequirementSyncConfig,
   ) {
     this.hold = { graceMs: config.DEFECT_MARKER_GRACE, pushHoldMaxMs: config.DEFECT_PUSH_HOLD_MAX };
+    this.skewMs = config.GITLAB_CLOCK_SKEW;
   }
 
   private readonly hold: DefectHoldSettings;
+  private readonly skewMs: number;
 
   /** @param connectionId a UUID (the caller checked it: it is written into the opening SQL) */
   async apply(connectionId: string, items: readonly IssueEventItem[]): Promise<IssueEventResult[]> {
@@ -154,21 +169,31 @@ export class IssueEventApplier {
   ): Promise<OutboxMessage[]> {
     const context = projectContextOf(connection);
     const rows: Array<{ index: number; row: RequirementUpsertRow }> = [];
+    const retypes: number[] = [];
     for (const index of valid) {
       const item = itemAt(items, index);
-      if (item.snapshot) rows.push({ index, row: toUpsertRow(item.snapshot, context) });
-      else if (item.refetched)
-        decided.set(index, 'stale'); // GitLab no longer has it as an issue: the full sweep decides
-      else results[index] = { askGitlab: 'the payload lacks fields' };
+      if (item.retyped) retypes.push(index);
+      else if (item.snapshot) {
+        // A time beyond our clock (a GitLab clock jump, a crafted delivery) orders nothing: ask GitLab.
+        if (!item.refetched && isFromTheFuture(item.snapshot.updatedAt, this.skewMs))
+          results[index] = { askGitlab: 'future' };
+        else rows.push({ index, row: withMovedLink(toUpsertRow(item.snapshot, context), item.movedTo) });
+      } else if (item.refetched)
+        decided.set(index, 'stale'); // GitLab no longer has it: the deletion check decides
+      else results[index] = { askGitlab: 'missing_fields' };
     }
     const written: UpsertOutcome[] = [];
+    if (retypes.length > 0)
+      await this.applyRetypes(sql, connection, items, retypes, results, decided, written);
     const notWritten: Array<{ index: number; row: RequirementUpsertRow }> = [];
     for (const round of rounds(rows)) {
+      // Every REST snapshot here was read after its webhook's state was seen (fresh).
       const { outcomes, held } = await this.requirements.upsert(
         sql,
         context,
         round.map((item) => item.row),
         this.hold,
+        { freshRest: true, skewMs: this.skewMs },
       );
       const byIid = new Map(outcomes.map((outcome) => [outcome.record.iid, outcome]));
       for (const item of round) {
@@ -226,13 +251,82 @@ export class IssueEventApplier {
         !row.exact &&
         Math.floor(record.gitlab_updated_at.getTime() / 1000) * 1000 ===
           new Date(row.gitlab_updated_at).getTime();
-      const ambiguous =
+      const mayAsk =
         !itemAt(items, index).refetched &&
-        sameSecond &&
         record.sync_state === 'synced' &&
         record.connection_id === connection.connection_id &&
         !sameContent(record, row);
-      if (ambiguous) results[index] = { askGitlab: 'two changes within the same second' };
+      if (mayAsk && sameSecond) results[index] = { askGitlab: 'same_second' };
+      else if (mayAsk && isFromTheFuture(record.gitlab_updated_at, this.skewMs))
+        results[index] = { askGitlab: 'distrusted' };
+      else decided.set(index, 'stale');
+    }
+  }
+
+  /**
+   * Issues turned into another work item type: their requirements become Deprecated (`retyped`),
+   * forward only. An event about a work item that never was a requirement is `work_item_skipped`.
+   */
+  private async applyRetypes(
+    sql: Sql,
+    connection: ConnectionRecord,
+    items: readonly IssueEventItem[],
+    indexes: readonly number[],
+    results: Array<IssueEventResult | undefined>,
+    decided: Map<number, IssueEventOutcome>,
+    written: UpsertOutcome[],
+  ): Promise<void> {
+    const context = projectContextOf(connection);
+    const retypes = indexes.map((index) => ({ index, item: itemAt(items, index) }));
+    const records = await this.requirements.deprecateRetyped(
+      sql,
+      context,
+      retypes.flatMap(({ item }) =>
+        item.retyped
+          ? [
+              {
+                iid: item.iid,
+                updatedAt: item.retyped.updatedAt,
+                exact: item.retyped.exact,
+                fresh: item.refetched,
+              },
+            ]
+          : [],
+      ),
+    );
+    const byIid = new Map(records.map((record) => [record.iid, record]));
+    for (const record of byIid.values()) written.push({ record, created: false });
+    const notWritten = retypes.filter(({ item }) => !byIid.has(item.iid));
+    const stored = new Map(
+      (
+        await this.requirements.findByIssues(
+          sql,
+          context,
+          notWritten.map(({ item }) => item.iid),
+        )
+      ).map((record) => [record.iid, record]),
+    );
+    for (const { index, item } of retypes) {
+      const record = byIid.get(item.iid);
+      if (record) {
+        decided.set(index, record.changed_fields.length > 0 ? 'retyped' : 'unchanged');
+        continue;
+      }
+      const current = stored.get(item.iid);
+      const mayAsk =
+        current !== undefined &&
+        !item.refetched &&
+        current.sync_state === 'synced' &&
+        current.connection_id === connection.connection_id &&
+        current.deprecated_reason !== 'retyped';
+      const sameSecond =
+        item.retyped !== undefined &&
+        Math.floor((current?.gitlab_updated_at.getTime() ?? 0) / 1000) ===
+          Math.floor(item.retyped.updatedAt.getTime() / 1000);
+      if (!current) decided.set(index, 'work_item_skipped');
+      else if (mayAsk && isFromTheFuture(current.gitlab_updated_at, this.skewMs))
+        results[index] = { askGitlab: 'distrusted' };
+      else if (mayAsk && sameSecond) results[index] = { askGitlab: 'same_second' };
       else decided.set(index, 'stale');
     }
   }

@@ -1,18 +1,16 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import {
-  ConnectionProjection,
-  consumeGitlabEvents,
-  GitlabAccess,
-  type GitlabDelivery,
-} from '@testkase/consumer-kit';
-import { parseIssueHook, type IssueSnapshot } from '@testkase/gitlab';
+import { ConnectionProjection, consumeGitlabEvents, type GitlabDelivery } from '@testkase/consumer-kit';
+import { KNOWN_WORK_ITEM_TYPES, otherWorkItemRef, parseIssueHook } from '@testkase/gitlab';
 import { ConsumerRegistry, LOGGER, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
+import type { ConnectionRecord } from '../connections/connection.record';
 import { SyncMetrics, type IssueEventOutcome } from '../metrics/sync.metrics';
+import type { MovedToLink } from '../requirements/moved-issue';
+import { IssueFateReader } from '../sync/issue-fate.reader';
 import type { IssueEventItem } from './issue-event.applier';
 import { IssueEventBatcher } from './issue-event.batcher';
 
@@ -22,10 +20,12 @@ export const ISSUE_EVENTS_CONSUMERS = {
 } as const;
 
 /**
- * Real time: GitLab issue events (and work item events of type Issue) from the gateway. Each
- * delivery is applied at most once (inbox keyed by its message id, the webhook's Idempotency-Key)
- * and only forward (GitLab's updated_at); a payload that is not a GitLab issue of the
- * connection's project is dead-lettered with its reason and changes nothing.
+ * Real time: GitLab issue events (and work item events) from the gateway. Each delivery is applied
+ * at most once (inbox keyed by its message id, the webhook's Idempotency-Key) and only forward
+ * (GitLab's updated_at); a payload that is not a GitLab issue of the connection's project is
+ * dead-lettered with its reason and changes nothing. An issue turned into another work item type
+ * is deprecated (`retyped`); a moved one (`moved_to_id`) is deprecated (`moved`) with the link to
+ * its new issue, read from GitLab (docs/GITLAB.md, "Moved, deleted and retyped issues").
  */
 @Injectable()
 export class IssueEventsHandler implements OnModuleInit {
@@ -34,7 +34,7 @@ export class IssueEventsHandler implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly connections: ConnectionProjection,
     private readonly batcher: IssueEventBatcher,
-    private readonly access: GitlabAccess,
+    private readonly fate: IssueFateReader,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -54,34 +54,100 @@ export class IssueEventsHandler implements OnModuleInit {
 
   private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<IssueEventOutcome> {
     const parsed = parseIssueHook(body);
+    let item: IssueEventItem;
     if (parsed.kind === 'other_work_item') {
-      this.metrics.workItemsSkipped.inc({ type: parsed.type });
-      return 'work_item_skipped';
+      // An issue turned into a Task, an Incident, … is deprecated at once; any other work item is skipped.
+      const ref = otherWorkItemRef(body);
+      if (!ref) {
+        this.metrics.workItemsSkipped.inc({ type: parsed.type });
+        return 'work_item_skipped';
+      }
+      item = {
+        eventId,
+        iid: ref.iid,
+        projectIds: ref.projectIds,
+        snapshot: null,
+        refetched: false,
+        retyped: { type: ref.type, updatedAt: ref.updatedAt, exact: ref.updatedAtExact },
+      };
+    } else {
+      item = {
+        eventId,
+        iid: parsed.iid,
+        projectIds: parsed.projectIds,
+        snapshot: parsed.snapshot,
+        refetched: false,
+        movedTo:
+          parsed.snapshot?.movedToId === undefined ? undefined : await this.movedTo(connectionId, parsed.iid),
+      };
     }
-    const item: IssueEventItem = {
-      eventId,
-      iid: parsed.iid,
-      projectIds: parsed.projectIds,
-      snapshot: parsed.snapshot,
-      refetched: false,
-    };
     let result = await this.batcher.submit(connectionId, item);
     if ('askGitlab' in result) {
+      this.metrics.refetches.inc({ reason: result.askGitlab });
       this.logger.debug(
-        { connectionId, iid: parsed.iid, reason: result.askGitlab, missing: parsed.missing },
+        {
+          connectionId,
+          iid: item.iid,
+          reason: result.askGitlab,
+          missing: parsed.kind === 'issue' ? parsed.missing : [],
+        },
         'asking GitLab for the issue',
       );
-      const snapshot = await this.fetchIssue(connectionId, parsed.iid);
-      result = await this.batcher.submit(connectionId, { ...item, snapshot, refetched: true });
+      result = await this.batcher.submit(connectionId, await this.refetched(connectionId, item));
     }
     if ('error' in result) throw result.error;
-    return 'outcome' in result ? result.outcome : 'stale';
+    const outcome = 'outcome' in result ? result.outcome : 'stale';
+    if (outcome === 'work_item_skipped')
+      this.metrics.workItemsSkipped.inc({ type: item.retyped?.type ?? 'Other' });
+    return outcome;
   }
 
-  /** The issue as GitLab has it now, or null when it is gone (or no longer an issue). */
-  private async fetchIssue(connectionId: string, iid: number): Promise<IssueSnapshot | null> {
-    const connection = await this.connections.find(this.dataSource.manager, connectionId);
-    if (!connection) return null;
-    return this.access.currentIssue(connectionId, Number(connection.gitlab_project_id), iid);
+  /** The item as GitLab has the issue now: an issue, another work item type, or nothing. */
+  private async refetched(connectionId: string, item: IssueEventItem): Promise<IssueEventItem> {
+    const nothing: IssueEventItem = {
+      ...item,
+      snapshot: null,
+      retyped: undefined,
+      movedTo: undefined,
+      refetched: true,
+    };
+    const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
+    if (!connection) return nothing;
+    const fate = await this.fate.read(connection, item.iid);
+    switch (fate.kind) {
+      case 'issue':
+        return {
+          ...nothing,
+          snapshot: fate.snapshot,
+          movedTo:
+            fate.snapshot.movedToId === undefined ? undefined : await this.fate.movedTo(connection, item.iid),
+        };
+      case 'retyped':
+        return {
+          ...nothing,
+          retyped: {
+            type: workItemTypeName(fate.type),
+            updatedAt: fate.updatedAt ?? new Date(),
+            exact: true,
+          },
+        };
+      case 'gone':
+        return nothing;
+    }
   }
+
+  /** Where a moved issue went (its `moved to` note), or null. */
+  private async movedTo(connectionId: string, iid: number): Promise<MovedToLink | null> {
+    const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
+    return connection ? this.fate.movedTo(connection, iid) : null;
+  }
+}
+
+/** REST's `issue_type` as webhooks name the type (`incident` → `Incident`), for the metric labels. */
+function workItemTypeName(issueType: string): string {
+  const named = issueType
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(' ');
+  return (KNOWN_WORK_ITEM_TYPES as readonly string[]).includes(named) ? named : 'Other';
 }

@@ -36,7 +36,18 @@ const cases: Array<[string, new () => object, object]> = [
   ['integration.connection.auth_failed', ConnectionAuthFailedV1, fixtures.connectionAuthFailedFixture],
   ['testkase.connection.status_changed', ConnectionStatusChangedV1, fixtures.connectionStatusChangedFixture],
   ['testkase.requirement.upserted', RequirementUpsertedV1, fixtures.requirementUpsertedFixture],
+  [
+    'testkase.requirement.upserted (override dropped)',
+    RequirementUpsertedV1,
+    fixtures.requirementOverrideDroppedFixture,
+  ],
+  [
+    'testkase.requirement.upserted (re-attached)',
+    RequirementUpsertedV1,
+    fixtures.requirementReattachedFixture,
+  ],
   ['testkase.requirement.deprecated', RequirementDeprecatedV1, fixtures.requirementDeprecatedFixture],
+  ['testkase.requirement.deprecated (moved)', RequirementDeprecatedV1, fixtures.requirementMovedFixture],
   ['testkase.requirement.detached', RequirementDetachedV1, fixtures.requirementDetachedFixture],
   ['integration.requirement.backfill_progress', BackfillProgressReportedV1, fixtures.backfillProgressFixture],
   ['integration.requirement.reconciled', ReconciliationReportedV1, fixtures.reconciliationReportedFixture],
@@ -64,5 +75,57 @@ describe('event contracts', () => {
     const [firstKey] = Object.keys(fixture);
     const broken = { ...fixture, [firstKey!]: { not: 'valid' } };
     expect(validateSync(plainToInstance(payloadClass, broken)).length).toBeGreaterThan(0);
+  });
+
+  describe('testkase.requirement.upserted, optional additions', () => {
+    const valid = (payload: object) =>
+      validateSync(plainToInstance(RequirementUpsertedV1, payload), { forbidUnknownValues: true });
+
+    it('still accepts a payload of an earlier version (no prioritySource, replaced or override)', () => {
+      const { prioritySource: _source, ...requirement } = fixtures.requirementFixture;
+      expect(valid({ ...fixtures.requirementUpsertedFixture, requirement })).toEqual([]);
+    });
+
+    it.each([
+      ['prioritySource', { requirement: { ...fixtures.requirementFixture, prioritySource: 'jira' } }],
+      ['replaced.priority', { replaced: { priority: 'P9' } }],
+      ['replaced.status', { replaced: { status: 'Closed' } }],
+      ['replaced.title', { replaced: { title: 7 } }],
+      ['droppedPriorityOverride', { droppedPriorityOverride: 'urgent' }],
+    ])('rejects a bad %s', (_field, change) => {
+      expect(valid({ ...fixtures.requirementReattachedFixture, ...change }).length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('requirement deprecation reasons, optional additions', () => {
+    const valid = (payload: object) =>
+      validateSync(plainToInstance(RequirementDeprecatedV1, payload), { forbidUnknownValues: true });
+
+    it('still accepts a payload of an earlier version (no deprecationReason, no movedTo)', () => {
+      const {
+        deprecationReason: _reason,
+        movedTo: _movedTo,
+        ...requirement
+      } = fixtures.requirementMovedFixture.requirement;
+      expect(valid({ ...fixtures.requirementMovedFixture, requirement })).toEqual([]);
+    });
+
+    it('accepts a moved issue whose new iid and link GitLab did not tell', () => {
+      const requirement = { ...fixtures.requirementMovedFixture.requirement, movedTo: { issueId: 2051 } };
+      expect(valid({ ...fixtures.requirementMovedFixture, requirement })).toEqual([]);
+    });
+
+    it.each([
+      ['deprecationReason', { deprecationReason: 'archived' }],
+      ['movedTo.issueId', { movedTo: { issueId: -1 } }],
+      ['movedTo.webUrl', { movedTo: { issueId: 2051, webUrl: 'not a url' } }],
+    ])('rejects a bad %s', (_field, change) => {
+      const requirement = { ...fixtures.requirementMovedFixture.requirement, ...change };
+      expect(valid({ ...fixtures.requirementMovedFixture, requirement }).length).toBeGreaterThan(0);
+    });
+
+    it('keeps reason to its two v1 values', () => {
+      expect(valid({ ...fixtures.requirementMovedFixture, reason: 'moved' }).length).toBeGreaterThan(0);
+    });
   });
 });

@@ -99,6 +99,7 @@ export const requirementFixture: RequirementV1 = {
   descriptionMarkdown: 'As a user I want **a reset link**.',
   labels: ['priority::high', 'auth'],
   priority: 'P1',
+  prioritySource: 'gitlab',
   status: 'Active',
   confidential: false,
   syncState: 'synced',
@@ -115,9 +116,41 @@ export const requirementUpsertedFixture: RequirementUpsertedV1 = {
   changedFields: ['title', 'labels', 'priority'],
 };
 
+/** A TestKase priority override dropped by a change of the issue's priority labels on GitLab. */
+export const requirementOverrideDroppedFixture: RequirementUpsertedV1 = {
+  requirement: { ...requirementFixture, labels: ['priority::low', 'auth'], priority: 'P3', version: 5 },
+  created: false,
+  changedFields: ['labels', 'priority'],
+  droppedPriorityOverride: 'P0',
+};
+
+/** A re-attached requirement: GitLab's values replaced the TestKase edits made while it was detached. */
+export const requirementReattachedFixture: RequirementUpsertedV1 = {
+  requirement: { ...requirementFixture, version: 6 },
+  created: false,
+  changedFields: ['title', 'priority'],
+  replaced: { title: 'Password reset (edited in TestKase)', priority: 'P0' },
+};
+
 export const requirementDeprecatedFixture: RequirementDeprecatedV1 = {
-  requirement: { ...requirementFixture, status: 'Deprecated' },
+  requirement: { ...requirementFixture, status: 'Deprecated', deprecationReason: 'closed' },
   reason: 'closed',
+};
+
+/** An issue moved to another project: the new issue's id, iid and link. */
+export const requirementMovedFixture: RequirementDeprecatedV1 = {
+  requirement: {
+    ...requirementFixture,
+    status: 'Deprecated',
+    deprecationReason: 'moved',
+    movedTo: {
+      issueId: 2051,
+      iid: 3,
+      webUrl: 'https://gitlab.example.com/demo/testkase-archive/-/issues/3',
+    },
+    version: 4,
+  },
+  reason: 'deleted_or_moved',
 };
 
 export const requirementDetachedFixture: RequirementDetachedV1 = {

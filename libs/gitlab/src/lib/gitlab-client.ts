@@ -26,6 +26,7 @@ import type {
   GitlabHook,
   GitlabHookEvent,
   GitlabIssue,
+  GitlabIssueStatistics,
   GitlabLabel,
   GitlabMember,
   GitlabNote,
@@ -33,6 +34,7 @@ import type {
   GitlabProject,
   GitlabTokenInfo,
   GitlabUser,
+  GitlabVersion,
 } from './gitlab-rest.types';
 import { processLimiterRegistry, type GitlabLimiterRegistry } from './rate-limit/limiter-registry';
 import {
@@ -87,8 +89,14 @@ export interface GitlabClient {
     current(): Promise<GitlabUser>;
   };
   readonly tokens: {
-    /** `GET /personal_access_tokens/self` (GitLab 15.5+). */
+    /** `GET /personal_access_tokens/self` (GitLab 15.5+; see docs/GITLAB.md, "Older GitLab versions"). */
     self(): Promise<GitlabTokenInfo>;
+    /** `GET /personal_access_tokens?user_id=`: every token of that user, revoked and expired ones too (13.3+). */
+    listOf(userId: number): Promise<GitlabTokenInfo[]>;
+  };
+  readonly instance: {
+    /** `GET /version`: e.g. `{"version":"15.4.6-ee","revision":"…"}` (GitLab 8.13+). */
+    version(): Promise<GitlabVersion>;
   };
   readonly projects: {
     /** `GET /projects/:id`; a `namespace/project` path is URL-encoded. 404 → PROJECT_NOT_FOUND. */
@@ -105,6 +113,13 @@ export interface GitlabClient {
       options?: PageOptions,
     ): AsyncIterable<GitlabPage<GitlabIssue>>;
     get(projectId: ProjectRef, issueIid: number): Promise<GitlabIssue>;
+    /**
+     * `GET /projects/:id/issues_statistics`: how many issues match (`all`, `opened`, `closed`), of
+     * the types the issues API serves; `iids` narrows it to those iids. A few bytes per call, so
+     * "do these 100 issues still exist?" costs one small request (docs/GITLAB.md, "Moved, deleted
+     * and retyped issues").
+     */
+    statistics(projectId: ProjectRef, query?: { iids?: readonly number[] }): Promise<GitlabIssueStatistics>;
     /** POST: not retried on 5xx/timeouts (see README); the caller decides, to avoid duplicates. */
     create(projectId: ProjectRef, input: CreateIssueInput): Promise<GitlabIssue>;
     update(projectId: ProjectRef, issueIid: number, input: UpdateIssueInput): Promise<GitlabIssue>;
@@ -298,6 +313,19 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
     },
     tokens: {
       self: () => body(api.get<GitlabTokenInfo>('personal_access_tokens/self')),
+      listOf: async (userId) => {
+        const all: GitlabTokenInfo[] = [];
+        for await (const page of pages<GitlabTokenInfo>('personal_access_tokens', {
+          user_id: userId,
+          per_page: DEFAULT_PER_PAGE,
+        })) {
+          all.push(...page.items);
+        }
+        return all;
+      },
+    },
+    instance: {
+      version: () => body(api.get<GitlabVersion>('version')),
     },
     projects: {
       get: (idOrPath) => body(api.get<GitlabProject>(project(idOrPath))),
@@ -311,6 +339,12 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
         pages<GitlabIssue>(`${project(projectId)}/issues`, issueListQuery(query), pageOptions),
       get: (projectId, issueIid) =>
         body(api.get<GitlabIssue>(`${project(projectId)}/issues/${seg(issueIid)}`)),
+      statistics: (projectId, query = {}) =>
+        body(
+          api.get<GitlabIssueStatistics>(`${project(projectId)}/issues_statistics`, {
+            iids: query.iids && query.iids.length > 0 ? [...query.iids] : undefined,
+          }),
+        ),
       create: async (projectId, input) =>
         body(api.post<GitlabIssue>(`${project(projectId)}/issues`, issueBody(input))),
       update: async (projectId, issueIid, input) =>

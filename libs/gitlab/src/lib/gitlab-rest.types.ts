@@ -45,6 +45,13 @@ export interface GitlabTokenInfo {
   readonly description?: string | null;
 }
 
+/** `GET /version`. */
+export interface GitlabVersion {
+  /** `18.6.0`, `15.4.6-ee`, `8.13.0-pre`. */
+  readonly version: string;
+  readonly revision: string;
+}
+
 export interface GitlabAccess {
   readonly access_level: number;
   readonly notification_level?: number;
@@ -107,9 +114,18 @@ export interface GitlabIssue {
   readonly confidential: boolean;
   readonly issue_type?: string;
   readonly type?: string;
+  /** The global id of the issue this one was moved to, or null. */
+  readonly moved_to_id?: number | null;
   readonly due_date?: string | null;
   readonly user_notes_count?: number;
   readonly references?: GitlabIssueReferences;
+}
+
+/** `GET /projects/:id/issues_statistics`: counts of the issues matching the filters. */
+export interface GitlabIssueStatistics {
+  readonly statistics: {
+    readonly counts: { readonly all: number; readonly closed: number; readonly opened: number };
+  };
 }
 
 /** Issue note. System notes (`system: true`) are included in lists: filter them yourself. */

@@ -1,4 +1,10 @@
-import { isPriorityScopedLabel, labelsToPriority, parsePriorityLabel, Priority } from './priority';
+import {
+  isPriorityScopedLabel,
+  labelsToPriority,
+  parsePriorityLabel,
+  Priority,
+  priorityLabelState,
+} from './priority';
 
 describe('labelsToPriority', () => {
   it.each<[string[], Priority]>([
@@ -50,5 +56,20 @@ describe('isPriorityScopedLabel', () => {
     ['my-priority::high', false],
   ])('%j → %j', (label, scoped) => {
     expect(isPriorityScopedLabel(label)).toBe(scoped);
+  });
+});
+
+describe('priorityLabelState', () => {
+  it.each<[string[], string[]]>([
+    [[], []],
+    [['bug', 'priority::urgent'], []],
+    [['Priority:: High', 'bug'], ['priority::high']],
+    [
+      ['priority::low', 'priority::critical', 'priority::low'],
+      ['priority::critical', 'priority::low'],
+    ],
+    [[' PRIORITY::LOW ', 'priority::low'], ['priority::low']],
+  ])('%j → %j', (labels, state) => {
+    expect(priorityLabelState(labels)).toEqual(state);
   });
 });

@@ -52,3 +52,13 @@ export const labelsToPriority = (labels: readonly string[]): Priority => {
   const value = highestPriorityLabelValue(labels);
   return value === null ? DEFAULT_PRIORITY : PRIORITY_BY_LABEL_VALUE[value];
 };
+
+/**
+ * The priority labels of an issue as GitLab's priority is judged by: the recognised values as
+ * canonical titles, sorted, without duplicates (`["Priority:: High", "bug"]` → `["priority::high"]`).
+ * A change of this state, not merely the presence of a label, is a new priority set on GitLab.
+ */
+export const priorityLabelState = (labels: readonly string[]): string[] =>
+  PRIORITY_LABEL_VALUES.filter((value) => labels.some((label) => parsePriorityLabel(label) === value)).map(
+    priorityLabel,
+  );

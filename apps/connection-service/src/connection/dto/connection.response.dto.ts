@@ -7,6 +7,8 @@ import {
   type ConnectionStatus,
 } from '@testkase/contracts';
 
+import { CHECK_WARNING_CODES } from '../../gitlab/token-inspection';
+
 export class GitlabProjectView {
   @ApiProperty({ example: 278964 }) id!: number;
   @ApiProperty({ example: 'acme/platform/checkout' }) path!: string;
@@ -45,7 +47,8 @@ export class HookView {
   id!: number | null;
   @ApiProperty({ example: 'https://hooks.testkase.example/webhooks/gitlab/6f1b2a0e-…' }) url!: string;
   @ApiProperty({
-    description: "GitLab's alert_status (executable, temporarily_disabled, disabled), missing, or manual",
+    description:
+      "GitLab's alert_status (executable, temporarily_disabled, disabled), missing, manual (added by the project's admin), or polling (manual, no delivery yet: changes are polled)",
     example: 'executable',
   })
   state!: string;
@@ -63,6 +66,17 @@ export class LastErrorView {
   @ApiProperty({ example: 'INSTANCE_UNREACHABLE' }) code!: string;
   @ApiProperty() message!: string;
   @ApiProperty() at!: string;
+}
+
+export class CheckWarningView {
+  @ApiProperty({
+    enum: CHECK_WARNING_CODES,
+    description: 'A check the GitLab instance cannot answer (GitLab before 15.5 cannot describe one token)',
+  })
+  code!: string;
+  @ApiProperty() message!: string;
+  @ApiProperty({ nullable: true, type: String, example: '15.4.6-ee', description: 'What GET /version said' })
+  gitlabVersion!: string | null;
 }
 
 export class BackfillView {
@@ -89,6 +103,11 @@ export class ConnectionView {
   @ApiProperty({ type: HookView }) hook!: HookView;
   @ApiProperty({ nullable: true, type: String }) lastDeliveryAt!: string | null;
   @ApiProperty({ nullable: true, type: LastErrorView }) lastError!: LastErrorView | null;
+  @ApiProperty({
+    type: [CheckWarningView],
+    description: 'Checks of the token its GitLab could not make (connected anyway); empty when all were made',
+  })
+  warnings!: CheckWarningView[];
   @ApiProperty({ nullable: true, type: BackfillView }) backfill!: BackfillView | null;
   @ApiProperty() connectedAt!: string;
   @ApiProperty({ nullable: true, type: String }) disconnectedAt!: string | null;

@@ -15,6 +15,13 @@ export interface LastErrorRecord {
   at: string;
 }
 
+/** A check of the token that its GitLab could not answer (see gitlab/token-inspection.ts). */
+export interface CheckWarningRecord {
+  code: string;
+  message: string;
+  gitlabVersion: string | null;
+}
+
 export interface BackfillRecord {
   state: 'running' | 'completed' | 'failed';
   imported: number;
@@ -74,6 +81,8 @@ export class ConnectionEntity {
 
   @Column({ name: 'last_delivery_at', type: 'timestamptz', nullable: true }) lastDeliveryAt!: Date | null;
   @Column({ name: 'last_error', type: 'jsonb', nullable: true }) lastError!: LastErrorRecord | null;
+  /** What the last check of the token could not find out (an older GitLab); empty otherwise. */
+  @Column({ name: 'check_warnings', type: 'jsonb' }) checkWarnings!: CheckWarningRecord[];
   @Column({ name: 'auth_failed_at', type: 'timestamptz', nullable: true }) authFailedAt!: Date | null;
   @Column({ type: 'jsonb', nullable: true }) backfill!: BackfillRecord | null;
   @Column({ name: 'backfill_reported_at', type: 'timestamptz', nullable: true })

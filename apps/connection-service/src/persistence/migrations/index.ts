@@ -1,10 +1,12 @@
 import { CreateMessagingTables1764057600000 } from './1764057600000-CreateMessagingTables';
 import { CreateConnections1764230400000 } from './1764230400000-CreateConnections';
 import { AddHookSigningToken1764576000000 } from './1764576000000-AddHookSigningToken';
+import { AddCheckWarnings1765800000000 } from './1765800000000-AddCheckWarnings';
 
 /** Every migration, oldest first. Append-only. */
 export const MIGRATIONS = [
   CreateMessagingTables1764057600000,
   CreateConnections1764230400000,
   AddHookSigningToken1764576000000,
+  AddCheckWarnings1765800000000,
 ];

@@ -93,6 +93,9 @@ export class IssuePresenter {
       confidential: issue.confidential,
       discussion_locked: issue.discussionLocked,
       issue_type: typeName,
+      // `API::Entities::Issue` exposes it; the documented examples predate it (docs/GITLAB.md,
+      // "Moved, deleted and retyped issues").
+      moved_to_id: issue.movedToId ?? null,
       web_url: urls.issue(project, issue),
       time_stats: {
         time_estimate: 0,

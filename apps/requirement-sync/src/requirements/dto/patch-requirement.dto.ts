@@ -8,7 +8,10 @@ import {
   type RequirementStatus,
 } from '@testkase/contracts';
 
-/** An edit of a detached requirement (TestKase owns it once its connection is gone). */
+/**
+ * An edit of a detached requirement (TestKase owns it once its connection is gone), or of the
+ * priority alone of a synced one (an override).
+ */
 export class PatchRequirementBody {
   @ApiPropertyOptional({ minLength: 1, maxLength: 255 })
   @IsOptional()
@@ -25,10 +28,15 @@ export class PatchRequirementBody {
   @MaxLength(1_000_000)
   description?: string;
 
-  @ApiPropertyOptional({ enum: PRIORITIES })
+  @ApiPropertyOptional({
+    enum: PRIORITIES,
+    nullable: true,
+    description:
+      "The only field a synced requirement takes: an override until its priority labels change on GitLab; null gives the priority back to the issue's labels",
+  })
   @IsOptional()
   @IsIn(PRIORITIES)
-  priority?: RequirementPriority;
+  priority?: RequirementPriority | null;
 
   @ApiPropertyOptional({ enum: REQUIREMENT_STATUSES })
   @IsOptional()

@@ -1,6 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
 import {
   PRIORITIES,
@@ -49,6 +60,16 @@ export class ListRequirementsQuery {
   @IsOptional()
   @IsIn(SYNC_STATES)
   syncState?: SyncState;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'Only confidential issues (`true`) or only the others (`false`)',
+  })
+  @IsOptional()
+  // A query string carries text: exactly `true` or `false` (gRPC sends a boolean); anything else is refused.
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  confidential?: boolean;
 
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page' })
   @IsOptional()

@@ -1,9 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import {
+  DEPRECATION_REASONS,
   PRIORITIES,
+  PRIORITY_SOURCES,
   REQUIREMENT_STATUSES,
   SYNC_STATES,
+  type DeprecationReason,
+  type PrioritySource,
   type RequirementPriority,
   type RequirementStatus,
   type SyncState,
@@ -20,6 +24,15 @@ export class ExternalIssueRefDto {
   @ApiProperty({ example: 'https://gitlab.example.com/group/project/-/issues/7' }) webUrl!: string;
 }
 
+/** OpenAPI description of MovedToV1. */
+export class MovedToDto {
+  @ApiProperty({ description: "GitLab's global id of the new issue (moved_to_id)" }) issueId!: number;
+  @ApiPropertyOptional({ type: Number, nullable: true, description: 'Its iid, when GitLab told' }) iid?:
+    number | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Its URL, when GitLab told' }) webUrl?:
+    string | null;
+}
+
 /** OpenAPI description of RequirementV1 (libs/contracts). */
 export class RequirementDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -31,7 +44,20 @@ export class RequirementDto {
   @ApiProperty({ description: 'GitLab Flavored Markdown as GitLab has it' }) descriptionMarkdown!: string;
   @ApiProperty({ type: [String] }) labels!: string[];
   @ApiProperty({ enum: PRIORITIES }) priority!: RequirementPriority;
+  @ApiProperty({
+    enum: PRIORITY_SOURCES,
+    description:
+      "gitlab: from the issue's priority::* labels; testkase: set in TestKase (an override, kept until the priority labels change on GitLab)",
+  })
+  prioritySource!: PrioritySource;
   @ApiProperty({ enum: REQUIREMENT_STATUSES }) status!: RequirementStatus;
+  @ApiPropertyOptional({
+    enum: DEPRECATION_REASONS,
+    description: 'Only while Deprecated: the issue was closed, deleted, moved to another project, or retyped',
+  })
+  deprecationReason?: DeprecationReason;
+  @ApiPropertyOptional({ type: () => MovedToDto, description: 'Only for a moved issue: where it went' })
+  movedTo?: MovedToDto;
   @ApiProperty() confidential!: boolean;
   @ApiProperty({
     enum: SYNC_STATES,

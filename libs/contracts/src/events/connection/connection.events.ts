@@ -93,7 +93,10 @@ export class BackfillProgressV1 {
 
 export class ConnectionHookStateV1 {
   @IsOptional() @IsInt() hookId!: number | null;
-  /** GitLab's `alert_status`: executable, temporarily_disabled, disabled; `manual` when we do not manage it. */
+  /**
+   * GitLab's `alert_status`: executable, temporarily_disabled, disabled; `missing`; `manual` when we
+   * do not manage it, `polling` while such a hook has not delivered yet (changes are polled meanwhile).
+   */
   @IsString() alertStatus!: string;
   @IsOptional() @IsISO8601() disabledUntil!: string | null;
 }

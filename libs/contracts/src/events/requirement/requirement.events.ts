@@ -24,6 +24,30 @@ export type RequirementStatus = (typeof REQUIREMENT_STATUSES)[number];
 /** `synced`: GitLab owns it (read-only in TestKase); `detached`: the connection is gone, TestKase owns it. */
 export const SYNC_STATES = ['synced', 'detached'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
+/**
+ * Where a requirement's priority comes from: `gitlab` (its `priority::*` labels) or `testkase` (set
+ * in TestKase: an override of a synced requirement, kept until a priority label changes on GitLab,
+ * or an edit of a detached one).
+ */
+export const PRIORITY_SOURCES = ['gitlab', 'testkase'] as const;
+export type PrioritySource = (typeof PRIORITY_SOURCES)[number];
+
+/**
+ * Why a requirement is Deprecated: its issue was `closed`, `deleted`, `moved` to another project,
+ * or `retyped` (turned into a Task, an Incident or another work item type).
+ */
+export const DEPRECATION_REASONS = ['closed', 'deleted', 'moved', 'retyped'] as const;
+export type DeprecationReason = (typeof DEPRECATION_REASONS)[number];
+
+/**
+ * Where a moved issue went: GitLab's `moved_to_id` (the new issue's global id) and, when GitLab
+ * tells (the `moved to` note of the original), the new issue's iid and URL.
+ */
+export class MovedToV1 {
+  @IsInt() @IsPositive() issueId!: number;
+  @IsOptional() @IsInt() @IsPositive() iid?: number | null;
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) webUrl?: string | null;
+}
 
 export class ExternalIssueRefV1 {
   @IsIn(['gitlab']) platform!: 'gitlab';
@@ -46,7 +70,16 @@ export class RequirementV1 {
   @IsString() descriptionMarkdown!: string;
   @IsArray() @IsString({ each: true }) labels!: string[];
   @IsIn(PRIORITIES) priority!: RequirementPriority;
+  /** Always sent by requirement-sync; optional so that payloads of earlier versions stay valid. */
+  @IsOptional() @IsIn(PRIORITY_SOURCES) prioritySource?: PrioritySource;
   @IsIn(REQUIREMENT_STATUSES) status!: RequirementStatus;
+  /**
+   * Only while Deprecated (sent by requirement-sync from this version on; absent in payloads of
+   * earlier versions): why.
+   */
+  @IsOptional() @IsIn(DEPRECATION_REASONS) deprecationReason?: DeprecationReason;
+  /** Only with `deprecationReason: 'moved'`: where the issue went. */
+  @IsOptional() @ValidateNested() @Type(() => MovedToV1) movedTo?: MovedToV1;
   @IsBoolean() confidential!: boolean;
   @IsIn(SYNC_STATES) syncState!: SyncState;
   @IsOptional() @IsISO8601() gitlabCreatedAt!: string | null;
@@ -74,15 +107,37 @@ export const REQUIREMENT_FIELDS = [
 ] as const;
 export type RequirementField = (typeof REQUIREMENT_FIELDS)[number];
 
+/**
+ * The TestKase values of a re-attached requirement that GitLab's values replaced: fields edited in
+ * TestKase while it was detached and different from GitLab's. `description` is Markdown; it is left
+ * out, with `descriptionOmitted: true`, when it is too large for one message.
+ */
+export class ReplacedTestkaseValuesV1 {
+  @IsOptional() @IsString() title?: string;
+  @IsOptional() @IsString() description?: string;
+  @IsOptional() @IsIn(PRIORITIES) priority?: RequirementPriority;
+  @IsOptional() @IsIn(REQUIREMENT_STATUSES) status?: RequirementStatus;
+  @IsOptional() @IsBoolean() descriptionOmitted?: boolean;
+}
+
 /** testkase.requirement.upserted — created, or changed in any field. */
 export class RequirementUpsertedV1 {
   @ValidateNested() @Type(() => RequirementV1) requirement!: RequirementV1;
   @IsBoolean() created!: boolean;
+  /** `priority` also when only its source changed (an override set or dropped at the same value). */
   @IsArray() @IsIn(REQUIREMENT_FIELDS, { each: true }) changedFields!: RequirementField[];
+  /** Only when a re-attached requirement's TestKase edits were replaced by GitLab's values. */
+  @IsOptional() @ValidateNested() @Type(() => ReplacedTestkaseValuesV1) replaced?: ReplacedTestkaseValuesV1;
+  /** Only when a change of the issue's `priority::*` labels dropped a TestKase priority override: its value. */
+  @IsOptional() @IsIn(PRIORITIES) droppedPriorityOverride?: RequirementPriority;
 }
 export const RequirementUpserted = defineEvent<RequirementUpsertedV1>('testkase.requirement.upserted');
 
-/** testkase.requirement.deprecated — its issue was closed, deleted, or moved to another project. */
+/**
+ * testkase.requirement.deprecated — its issue was closed, deleted, moved to another project or turned
+ * into another work item type. `reason` keeps its two v1 values (`deleted_or_moved` for a deleted,
+ * moved or retyped issue); `requirement.deprecationReason` says which.
+ */
 export class RequirementDeprecatedV1 {
   @ValidateNested() @Type(() => RequirementV1) requirement!: RequirementV1;
   @IsIn(['closed', 'deleted_or_moved']) reason!: 'closed' | 'deleted_or_moved';

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { ValidationError } from '@testkase/util';
 
-import { parseIssueHook } from './issue-hook.parser';
+import { otherWorkItemRef, parseIssueHook } from './issue-hook.parser';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(path.join(__dirname, '../../../test/fixtures/gitlab', name), 'utf8')) as Record<
@@ -241,6 +241,56 @@ describe('parseIssueHook', () => {
         (p) => (p.object_attributes.labels = [{ title: 'l'.repeat(256) }]),
       );
       expect(rejection(payload)).toContain('labels[0] is longer than 255 characters');
+    });
+  });
+
+  describe('moves and retypes', () => {
+    it('reads moved_to_id of a moved (closed) issue, and leaves it out while the issue was not moved', () => {
+      const moved = variant('webhook-issue-open.json', (p) => {
+        p.object_attributes['state'] = 'closed';
+        p.object_attributes['action'] = 'close';
+        p.object_attributes['moved_to_id'] = 4242;
+      });
+      const result = parseIssueHook(moved);
+      expect(result.kind === 'issue' && result.snapshot).toMatchObject({ state: 'closed', movedToId: 4242 });
+      const plain = parseIssueHook(fixture('webhook-issue-open.json'));
+      expect(plain.kind === 'issue' && plain.snapshot && 'movedToId' in plain.snapshot).toBe(false);
+    });
+
+    it('names the issue a work item event of another type is about (a retype to Task or Incident)', () => {
+      expect(otherWorkItemRef(fixture('real/webhook-work-item-task-open-2026.json'))).toMatchObject({
+        type: 'Task',
+        iid: expect.any(Number),
+        projectIds: expect.arrayContaining([expect.any(Number)]),
+        updatedAt: expect.any(Date),
+        updatedAtExact: true,
+      });
+      // GitLab's REST API updates an Issue record: object_kind issue, type Incident.
+      const incident = variant('webhook-issue-open.json', (p) => {
+        p.object_attributes.type = 'Incident';
+        p.object_attributes['action'] = 'update';
+      });
+      expect(otherWorkItemRef(incident)).toEqual({
+        iid: 23,
+        issueId: 301,
+        projectIds: [1, 14],
+        type: 'Incident',
+        updatedAt: new Date('2013-12-03T17:15:43Z'),
+        updatedAtExact: false,
+      });
+    });
+
+    it('names nothing for an issue, or for a work item without a usable iid or time', () => {
+      expect(otherWorkItemRef(fixture('webhook-issue-open.json'))).toBeNull();
+      const noIid = variant('real/webhook-work-item-task-open-2026.json', (p) => {
+        delete p.object_attributes.iid;
+      });
+      expect(otherWorkItemRef(noIid)).toBeNull();
+      const noTime = variant('real/webhook-work-item-task-open-2026.json', (p) => {
+        delete p.object_attributes.updated_at;
+        delete p['changes'];
+      });
+      expect(otherWorkItemRef(noTime)).toBeNull();
     });
   });
 });

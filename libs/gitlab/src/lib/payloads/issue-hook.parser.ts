@@ -2,6 +2,7 @@ import { parseGitlabTimestamp } from '@testkase/sync-rules';
 import { ValidationError } from '@testkase/util';
 
 import { hasSubSecondPrecision, type IssueSnapshot } from './issue-snapshot';
+import { movedTo } from './rest-issue';
 
 /** GitLab validates titles at 255 characters; anything far beyond is not a GitLab issue. */
 export const MAX_TITLE_CHARS = 1_024;
@@ -226,6 +227,54 @@ export function parseIssueHook(payload: unknown): IssueHookResult {
       updatedAt: updated.date,
       updatedAtExact: updated.exact,
       source: 'webhook',
+      ...movedTo(attributes['moved_to_id']),
     },
   };
+}
+
+/** Which issue a work item event of another type is about, and when GitLab changed it. */
+export interface OtherWorkItemRef {
+  readonly iid: number;
+  /** GitLab's global id, when given. */
+  readonly issueId: number | null;
+  readonly projectIds: readonly number[];
+  /** The work item type (`Task`, `Incident`, …, or `Other`), as parseIssueHook names it. */
+  readonly type: string;
+  readonly updatedAt: Date;
+  readonly updatedAtExact: boolean;
+}
+
+/**
+ * For an event parseIssueHook calls `other_work_item`: the iid, project ids and `updated_at` that
+ * let a consumer tell an issue turned into another type (Task, Incident, …) from a work item that
+ * never was an issue. Null when the payload lacks one of them (nothing can be decided from it).
+ */
+export function otherWorkItemRef(payload: unknown): OtherWorkItemRef | null {
+  const parsed = parseIssueHook(payload);
+  if (parsed.kind !== 'other_work_item' || !isObject(payload)) return null;
+  const attributes = payload['object_attributes'];
+  if (!isObject(attributes)) return null;
+  try {
+    const iid = positiveInteger(attributes['iid'], 'object_attributes.iid');
+    const issueId = optionalPositiveInteger(attributes['id'], 'object_attributes.id');
+    const ids = projectIds(payload, attributes);
+    let updated = timestamp(attributes['updated_at'], 'object_attributes.updated_at');
+    if (!updated) {
+      const changes = payload['changes'];
+      const change = isObject(changes) ? changes['updated_at'] : undefined;
+      if (isObject(change)) updated = timestamp(change['current'], 'changes.updated_at.current');
+    }
+    if (!updated) return null;
+    return {
+      iid,
+      issueId,
+      projectIds: ids,
+      type: parsed.type,
+      updatedAt: updated.date,
+      updatedAtExact: updated.exact,
+    };
+  } catch (error) {
+    if (error instanceof ValidationError) return null;
+    throw error;
+  }
 }

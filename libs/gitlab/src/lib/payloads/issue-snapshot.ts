@@ -26,6 +26,12 @@ export interface IssueSnapshot {
    */
   readonly updatedAtExact: boolean;
   readonly source: 'rest' | 'webhook';
+  /**
+   * The global id of the issue this one was moved to (GitLab's `moved_to_id`); present only when
+   * GitLab says it was moved. A moved issue is closed and points at its copy in another project
+   * (docs/GITLAB.md, "Moved, deleted and retyped issues").
+   */
+  readonly movedToId?: number;
 }
 
 /** A GitLab timestamp string carries a fraction of a second. */

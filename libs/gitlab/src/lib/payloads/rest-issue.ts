@@ -38,5 +38,21 @@ export function snapshotFromRestIssue(issue: GitlabIssue): IssueSnapshot | null 
     updatedAt,
     updatedAtExact: hasSubSecondPrecision(issue.updated_at),
     source: 'rest',
+    ...movedTo(issue.moved_to_id),
   };
+}
+
+/** `{ movedToId }` when GitLab gives the id of the issue this one was moved to, else nothing. */
+export const movedTo = (value: unknown): { movedToId?: number } =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? { movedToId: value } : {};
+
+/**
+ * A REST issue of another work item type (`issue_type` incident, task, test_case): it was an issue
+ * and was retyped, or never was one. Null when the record says nothing usable.
+ */
+export function restIssueOfOtherType(issue: GitlabIssue): { iid: number; issueType: string } | null {
+  const issueType = (issue as unknown as Record<string, unknown>)['issue_type'];
+  if (typeof issueType !== 'string' || issueType === 'issue') return null;
+  if (typeof issue.iid !== 'number' || !Number.isSafeInteger(issue.iid) || issue.iid < 1) return null;
+  return { iid: issue.iid, issueType };
 }
