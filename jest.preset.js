@@ -32,4 +32,9 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // Integration and end-to-end tests talk to real servers; waits inside them are bounded separately.
   testTimeout: 30_000,
+  // One run id for every worker, a sweep of what crashed runs left, and a check that this run left
+  // no stream, bucket or database behind (libs/testing/src/harness/leftovers.ts). One path for every
+  // project, so Jest runs each once.
+  globalSetup: path.join(__dirname, 'libs/testing/src/jest/global-setup.ts'),
+  globalTeardown: path.join(__dirname, 'libs/testing/src/jest/global-teardown.ts'),
 };

@@ -2,7 +2,8 @@
 // `npm start`: the whole stack on this machine with the GitLab simulator and a seeded demo.
 // Installs dependencies if missing, makes sure Postgres and NATS run, builds, migrates, starts
 // every app, connects the TestKase project `demo` to the simulator's demo/testkase-demo and prints
-// what to try. Ctrl-C stops everything cleanly.
+// what to try. Ctrl-C stops everything cleanly. The demo's database and streams are kept between
+// runs; `npm start -- --reset` deletes them first (README, "What tests and `npm start` leave").
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -117,10 +118,43 @@ async function stopAll(code = 0) {
   process.exit(code);
 }
 
+/** `--reset`: deletes what earlier runs of `npm start` kept: the streams, the KV bucket, the database. */
+async function resetLocalState() {
+  const { connect } = require('nats');
+  const { Client } = require('pg');
+  const { STREAMS, KV_BUCKETS } = require(path.join(ROOT, 'dist/libs/contracts/src/messaging/streams.js'));
+  const prefix = process.env.NATS_PREFIX || '';
+  const named = (name) => (prefix ? `${prefix}_${name}` : name);
+  const nc = await connect({ servers: DEV.NATS_URL });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const names = [
+      ...Object.values(STREAMS).map((stream) => named(stream.name)),
+      ...Object.values(KV_BUCKETS).map((bucket) => `KV_${named(bucket)}`),
+    ];
+    for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+    log(`reset: deleted the streams ${names.join(', ')}`);
+  } finally {
+    await nc.close();
+  }
+  const admin = new URL(DEV.DATABASE_URL);
+  const database = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database.replace(/"/g, '""')}" WITH (FORCE)`);
+    log(`reset: dropped the database ${database}`);
+  } finally {
+    await client.end();
+  }
+}
+
 async function main() {
   ensureDependencies();
   await ensureServices();
   build();
+  if (process.argv.includes('--reset')) await resetLocalState();
   for (const app of APPS.filter((a) => a.migrate)) {
     log(`migrating ${app.name}`);
     run(`node dist/apps/${app.name}/src/migrate.js`, { env: { ...process.env, ...DEV } });

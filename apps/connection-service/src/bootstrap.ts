@@ -1,5 +1,6 @@
 import { GRPC_SERVICES } from '@testkase/contracts';
 import { createLogger, startHttpApp } from '@testkase/platform';
+import { grpcTlsOf, httpExposureOf } from '@testkase/platform/config';
 
 import { AppModule } from './app.module';
 import type { ConnectionConfig } from './config/connection-service.config';
@@ -17,10 +18,11 @@ export async function bootstrap(config: ConnectionConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      ...httpExposureOf(config),
       bodyLimit: BODY_LIMIT,
       // Long enough that an over-long projectId reaches validation (VALIDATION_FAILED), not a 404.
       maxParamLength: 2_048,
-      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.connection },
+      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.connection, tls: grpcTlsOf(config) },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

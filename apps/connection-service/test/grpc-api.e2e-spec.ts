@@ -72,6 +72,8 @@ describe('connection-service: the gRPC API', () => {
       hook: {
         state: 'executable',
         events: ['issues_events', 'confidential_issues_events', 'note_events', 'confidential_note_events'],
+        refusedDeliveries: 0,
+        secretRenewedAt: expect.any(String),
       },
     });
     expect(JSON.stringify(connected.reply)).not.toContain(maintainer.token);

@@ -1,5 +1,6 @@
 import { GRPC_SERVICES } from '@testkase/contracts';
 import { createLogger, startHttpApp } from '@testkase/platform';
+import { grpcTlsOf, httpExposureOf } from '@testkase/platform/config';
 
 import { AppModule } from './app.module';
 import type { RequirementSyncConfig } from './config/requirement-sync.config';
@@ -14,7 +15,8 @@ export async function bootstrap(config: RequirementSyncConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
-      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.requirements },
+      ...httpExposureOf(config),
+      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.requirements, tls: grpcTlsOf(config) },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import { createLogger, startHttpApp } from '@testkase/platform';
+import { httpExposureOf } from '@testkase/platform/config';
 
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/webhook-gateway.config';
@@ -15,6 +16,7 @@ export async function bootstrap(config: GatewayConfig): Promise<void> {
       logger,
       port: config.PORT,
       host: config.HOST,
+      ...httpExposureOf(config),
       configure: (app) =>
         app.get(GitlabWebhookController).register(app.getHttpAdapter().getInstance() as FastifyInstance),
     });

@@ -56,7 +56,7 @@ describe('webhook-gateway deliveries (real NATS and Postgres, gateway from dist)
         expect(message!.subject).toBe(`gitlab.events.${connection.connectionId}.${kind}`);
         expect(Buffer.from(message!.raw).equals(body)).toBe(true);
         expect(message!.headers).toMatchObject({
-          'nats-msg-id': headers['idempotency-key'],
+          'nats-msg-id': `${connection.connectionId}:${kind}:${headers['idempotency-key']}`,
           'idempotency-key': headers['idempotency-key'],
           'x-gitlab-event': event,
           'x-gitlab-event-uuid': headers['x-gitlab-event-uuid'],
@@ -166,6 +166,22 @@ describe('webhook-gateway deliveries (real NATS and Postgres, gateway from dist)
       expect(Object.keys(message!.headers)).not.toEqual(expect.arrayContaining(['webhook-signature']));
     });
 
+    it('stores a signed delivery replayed with another Idempotency-Key once: webhook-id is the message id', async () => {
+      const before = (await gateway.events(connection.connectionId)).length;
+      const original = signed(ISSUE);
+      const first = await gateway.deliver(connection, ISSUE, original);
+      const replay = await gateway.deliver(connection, ISSUE, {
+        ...original,
+        'idempotency-key': randomUUID(),
+      });
+      expect([first.text, replay.text]).toEqual(['{"status":"published"}', '{"status":"duplicate"}']);
+      const messages = await gateway.events(connection.connectionId);
+      expect(messages).toHaveLength(before + 1);
+      expect(messages.at(-1)!.headers['nats-msg-id']).toBe(
+        `${connection.connectionId}:issue:${original['webhook-id']}`,
+      );
+    });
+
     it('refuses a wrong signature, a stale timestamp and a missing signature with the same 401', async () => {
       const before = (await gateway.events(connection.connectionId)).length;
       const wrongKey = `whsec_${randomBytes(32).toString('base64')}`;
@@ -201,7 +217,45 @@ describe('webhook-gateway deliveries (real NATS and Postgres, gateway from dist)
       }
       const messages = await gateway.events(connection.connectionId);
       expect(messages).toHaveLength(1);
-      expect(messages[0]!.headers['nats-msg-id']).toBe(headers['x-gitlab-event-uuid']);
+      expect(messages[0]!.headers['nats-msg-id']).toMatch(
+        new RegExp(`^${connection.connectionId}:issue:${headers['x-gitlab-event-uuid']}:[0-9a-f]{32}$`),
+      );
+    });
+
+    it('keeps an Issue Hook and a Note Hook that share one X-Gitlab-Event-UUID (GitLab before 17.4) apart', async () => {
+      const connection = await gateway.connect();
+      const headers = { 'idempotency-key': undefined, 'x-gitlab-event-uuid': randomUUID() };
+      const issue = await gateway.deliver(connection, ISSUE, headers);
+      const note = await gateway.deliver(connection, fixture('webhook-note-issue.json'), {
+        ...headers,
+        'x-gitlab-event': 'Note Hook',
+      });
+      expect([issue.text, note.text]).toEqual(['{"status":"published"}', '{"status":"published"}']);
+      const messages = await gateway.events(connection.connectionId);
+      expect(messages.map((message) => message.subject)).toEqual([
+        `gitlab.events.${connection.connectionId}.issue`,
+        `gitlab.events.${connection.connectionId}.note`,
+      ]);
+    });
+
+    it('keeps two Issue Hooks of one GitLab request (shared X-Gitlab-Event-UUID, other bodies) apart', async () => {
+      const connection = await gateway.connect();
+      const headers = { 'idempotency-key': undefined, 'x-gitlab-event-uuid': randomUUID() };
+      const closed = Buffer.from(ISSUE.toString('utf8').replace('"action": "open"', '"action": "close"'));
+      expect(closed.equals(ISSUE)).toBe(false);
+      expect((await gateway.deliver(connection, closed, headers)).text).toBe('{"status":"published"}');
+      expect((await gateway.deliver(connection, ISSUE, headers)).text).toBe('{"status":"published"}');
+      expect((await gateway.deliver(connection, ISSUE, headers)).text).toBe('{"status":"duplicate"}');
+      expect(await gateway.events(connection.connectionId)).toHaveLength(2);
+    });
+
+    it('keeps deliveries of two connections with the same Idempotency-Key apart', async () => {
+      const [first, second] = [await gateway.connect(), await gateway.connect()];
+      const headers = { 'idempotency-key': randomUUID() };
+      expect((await gateway.deliver(first, ISSUE, headers)).text).toBe('{"status":"published"}');
+      expect((await gateway.deliver(second, ISSUE, headers)).text).toBe('{"status":"published"}');
+      expect(await gateway.events(first.connectionId)).toHaveLength(1);
+      expect(await gateway.events(second.connectionId)).toHaveLength(1);
     });
 
     it('dedupes by a hash of the body when GitLab sends neither', async () => {

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 
-import { connect, type KV, type NatsConnection, type Subscription } from 'nats';
+import { connect, type KV, type Msg, type NatsConnection, type Subscription } from 'nats';
 
 import { KV_BUCKETS, RPC, type WebhookVerifierV1 } from '@testkase/contracts';
 import {
@@ -91,28 +91,39 @@ export class GatewayHarness {
     });
   }
 
-  /** connection-service's side of rpc.connection.webhook_verifier, from what the test set up. */
-  answerLookups(): void {
+  /**
+   * connection-service's side of rpc.connection.webhook_verifier, from what the test set up;
+   * `delayMs`: each answer that late (a slow or overloaded connection-service).
+   */
+  answerLookups(delayMs = 0): void {
     this.responder?.unsubscribe();
     this.responder = this.nc.subscribe(`${this.prefix}.${RPC.webhookVerifier}`, {
       callback: (_error, message) => {
-        const { connectionId } = JSON.parse(new TextDecoder().decode(message.data)) as {
-          connectionId: string;
-        };
-        const known = this.verifiers.get(connectionId);
-        message.respond(
-          JSON.stringify(
-            known
-              ? {
-                  ok: true,
-                  verifier: known.verifier,
-                  ...(known.signingToken ? { signingKey: known.signingToken } : {}),
-                }
-              : { ok: false, error: { code: 'NOT_CONNECTED', message: 'no such connection' } },
-          ),
-        );
+        if (delayMs > 0) {
+          setTimeout(() => this.answerLookup(message), delayMs);
+          return;
+        }
+        this.answerLookup(message);
       },
     });
+  }
+
+  private answerLookup(message: Msg): void {
+    const { connectionId } = JSON.parse(new TextDecoder().decode(message.data)) as {
+      connectionId: string;
+    };
+    const known = this.verifiers.get(connectionId);
+    message.respond(
+      JSON.stringify(
+        known
+          ? {
+              ok: true,
+              verifier: known.verifier,
+              ...(known.signingToken ? { signingKey: known.signingToken } : {}),
+            }
+          : { ok: false, error: { code: 'NOT_CONNECTED', message: 'no such connection' } },
+      ),
+    );
   }
 
   async kv(): Promise<KV> {

@@ -60,9 +60,9 @@ describe('webhook-gateway stopped with SIGTERM while deliveries flow', () => {
     const database = new Client({ connectionString: environment.databaseUrl });
     await database.connect();
     const spooled = new Set(
-      (await database.query<{ msg_id: string }>('SELECT msg_id FROM gateway.spool')).rows.map(
-        (row) => row.msg_id,
-      ),
+      (
+        await database.query<{ key: string }>(`SELECT headers->>'idempotency-key' AS key FROM gateway.spool`)
+      ).rows.map((row) => row.key),
     );
     await database.end();
     const lost = accepted.filter((key) => !published.has(key) && !spooled.has(key));

@@ -90,7 +90,9 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
     answers.push(await gateway.deliver(connection, ISSUE, { 'idempotency-key': keys[3] }));
     expect(answers.map((answer) => answer.status)).toEqual(Array(answers.length).fill(202));
     expect(new Set(answers.map((answer) => answer.text))).toEqual(new Set(['{"status":"spooled"}']));
-    expect(await spoolRows()).toEqual([...keys, keys[3]]);
+    expect(await spoolRows()).toEqual(
+      [...keys, keys[3]].map((key) => `${connection.connectionId}:issue:${key}`),
+    );
 
     await nats.resume();
     const messages = await eventually(
@@ -216,5 +218,32 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
       timeoutMs: 30_000,
       intervalMs: 250,
     });
+  });
+
+  it('parks a body too large for NATS while NATS is down (max_payload as last seen), within the parking quota', async () => {
+    await eventually(async () => expect(await natsState()).toBe('up'), { timeoutMs: 20_000 });
+    const body = Buffer.alloc(2 * 1024 * 1024, 0x20);
+    body.write('{"object_kind":"issue","padding":"', 0);
+    body.write('"}', body.length - 2);
+    await nats.pause();
+    let answer;
+    try {
+      await eventually(async () => expect(await natsState()).not.toBe('up'));
+      answer = await gateway.deliver(connection, body);
+    } finally {
+      await nats.resume();
+    }
+    // Spooled as pending, it would be parked by the relay later, outside the parking quota.
+    expect(answer).toEqual({ status: 202, text: '{"status":"parked"}' });
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ bytes: number }>(
+        'DELETE FROM gateway.spool WHERE parked_at IS NOT NULL RETURNING length(body) AS bytes',
+      );
+      expect(rows).toEqual([{ bytes: body.length }]);
+    } finally {
+      await client.end();
+    }
   });
 });

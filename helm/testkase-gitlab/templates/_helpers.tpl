@@ -43,9 +43,19 @@ app's config class reads (apps/<app>/.env.example); nothing else.
 {{- if .app.grpcPort }}
 - name: GRPC_PORT
   value: {{ .app.grpcPort | quote }}
+{{- if ($root.Values.grpc).tlsSecret }}
+- name: GRPC_TLS_CERT_FILE
+  value: /var/run/secrets/grpc-tls/tls.crt
+- name: GRPC_TLS_KEY_FILE
+  value: /var/run/secrets/grpc-tls/tls.key
+{{- end }}
 {{- end }}
 - name: LOG_LEVEL
   value: {{ $cfg.logLevel | quote }}
+- name: API_DOCS
+  value: {{ $cfg.apiDocs | default false | quote }}
+- name: TRUST_PROXY
+  value: {{ if kindIs "slice" $cfg.trustProxy }}{{ join "," $cfg.trustProxy | quote }}{{ else }}{{ $cfg.trustProxy | default false | quote }}{{ end }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -111,6 +121,11 @@ app's config class reads (apps/<app>/.env.example); nothing else.
   secret:
     secretName: {{ .Values.nats.tlsCaSecret }}
 {{- end }}
+{{- if (.Values.grpc).tlsSecret }}
+- name: grpc-tls
+  secret:
+    secretName: {{ .Values.grpc.tlsSecret }}
+{{- end }}
 {{- end -}}
 
 {{- define "tk.volumeMounts" -}}
@@ -124,6 +139,11 @@ app's config class reads (apps/<app>/.env.example); nothing else.
 {{- if .Values.nats.tlsCaSecret }}
 - name: nats-ca
   mountPath: /var/run/secrets/nats-ca
+  readOnly: true
+{{- end }}
+{{- if (.Values.grpc).tlsSecret }}
+- name: grpc-tls
+  mountPath: /var/run/secrets/grpc-tls
   readOnly: true
 {{- end }}
 {{- end -}}

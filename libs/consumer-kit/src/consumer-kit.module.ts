@@ -8,12 +8,14 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+import { GitlabLimiterRegistry } from '@testkase/gitlab';
 import { ConsumerRegistry, Inbox, LOGGER, NatsClient, Outbox, type Logger } from '@testkase/platform';
 
 import { ConnectionEventsConsumer } from './connections/connection-events.consumer';
 import { ConnectionProjection } from './connections/connection-projection';
 import { CredentialsProvider } from './gitlab/credentials.provider';
 import { GitlabAccess } from './gitlab/gitlab-access.service';
+import { PostgresLimiterStore } from './gitlab/postgres-limiter.store';
 import { CONSUMER_KIT_OPTIONS, type ConsumerKitOptions } from './kit.options';
 
 @Injectable()
@@ -66,6 +68,9 @@ export class ConsumerKitModule {
             outbox,
             options.config,
             logger,
+            // One budget per token for all the service's replicas (docs/ARCHITECTURE.md, "Running
+            // many replicas"), in the service's own schema.
+            new GitlabLimiterRegistry({ store: new PostgresLimiterStore(dataSource, options.schema) }),
           ),
         inject: [CredentialsProvider, ConnectionProjection, DataSource, Outbox, LOGGER],
       },

@@ -8,6 +8,8 @@ export * from './gitlab/credentials.provider';
 export * from './gitlab/gitlab-access.service';
 export * from './gitlab/gitlab-delivery';
 export * from './gitlab/gitlab-events.consumer';
+export * from './gitlab/gitlab-rate-limits.migration';
+export * from './gitlab/postgres-limiter.store';
 export * from './jobs/connection-job.scheduler';
 export * from './jobs/job-lease';
 export * from './kit.options';

@@ -6,6 +6,9 @@ export {
   GitlabLimiterRegistry,
   processLimiterRegistry,
   TokenRateLimiter,
+  type LimiterRegistryOptions,
+  type SharedBudget,
+  type TokenLease,
 } from './lib/rate-limit/limiter-registry';
 export {
   GITLAB_COM_RATE_LIMITS,
@@ -15,6 +18,7 @@ export {
   type RequestCategory,
 } from './lib/rate-limit/rate-limits';
 export { SpacedLimiter } from './lib/rate-limit/spaced-limiter';
+export type { SharedLimiterStore } from './lib/rate-limit/shared-limiter.store';
 export { classifyAddress, type AddressClass, type AddressVerdict } from './lib/ssrf/address-classifier';
 export {
   assertInstanceUrlAllowed,
@@ -26,5 +30,6 @@ export {
   type UrlPolicy,
 } from './lib/ssrf/url-policy';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './lib/transport/request-handler';
+export { DEFAULT_MAX_RESPONSE_BYTES } from './lib/transport/guarded-fetch';
 export { parseLinkHeader } from './lib/transport/link-pagination';
 export * from './lib/payloads';

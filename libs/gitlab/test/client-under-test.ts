@@ -35,7 +35,10 @@ export function recordingLogger(lines: LogLine[]): GitlabLogger {
 const openClients: GitlabClient[] = [];
 
 /** A client for the fake, with its own limiter registry and fast retries unless overridden. */
-export function clientFor(fake: FakeGitlab, overrides: Partial<GitlabClientOptions> = {}): GitlabClient {
+export function clientFor(
+  fake: Pick<FakeGitlab, 'baseUrl'>,
+  overrides: Partial<GitlabClientOptions> = {},
+): GitlabClient {
   const client = createGitlabClient({
     instanceUrl: fake.baseUrl,
     token: TOKEN,

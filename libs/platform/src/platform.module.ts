@@ -24,6 +24,7 @@ import { EventPublisher } from './messaging/event-publisher';
 import { Inbox } from './messaging/inbox';
 import { InboxOutbox } from './messaging/inbox-outbox';
 import { ensureStreams } from './messaging/jetstream-setup';
+import { MessagingRetention } from './messaging/messaging-retention';
 import { NatsClient } from './messaging/nats-client';
 import { Outbox } from './messaging/outbox';
 import { OutboxRelay } from './messaging/outbox-relay';
@@ -38,7 +39,8 @@ export interface PlatformOptions {
   /** e.g. `requirement-sync`; names logs, metrics, NATS connections and CloudEvents sources. */
   service: string;
   logger: Logger;
-  coreApiToken?: string;
+  /** The accepted core API tokens (CORE_API_TOKEN, a list while one is rotated). */
+  coreApiToken?: string | readonly string[];
   database?: Omit<DatabaseSettings, 'applicationName'> & {
     /**
      * Whether the app can serve without its database (the gateway can: it spools only when NATS
@@ -107,6 +109,7 @@ class PlatformLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly nats: NatsClient | null,
     private readonly consumers: ConsumerRegistry | null,
     private readonly relay: OutboxRelay | null,
+    private readonly retention: MessagingRetention | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -134,12 +137,14 @@ class PlatformLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
       });
     }
     this.relay?.start();
+    this.retention?.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.shutdown.shuttingDown = true;
     await this.consumers?.stopAll();
     await this.relay?.stop();
+    await this.retention?.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -161,7 +166,10 @@ export class PlatformModule {
       { provide: PLATFORM_OPTIONS, useValue: options },
       { provide: LOGGER, useValue: options.logger },
       { provide: MetricsRegistry, useValue: new MetricsRegistry(options.service) },
-      { provide: CORE_API_TOKEN, useValue: options.coreApiToken ?? '' },
+      {
+        provide: CORE_API_TOKEN,
+        useValue: ([] as string[]).concat(options.coreApiToken ?? []).filter(Boolean),
+      },
       CoreApiGuard,
       ShutdownState,
     ];
@@ -187,10 +195,29 @@ export class PlatformModule {
           provide: Outbox,
           useFactory: () => new Outbox(database.schema, `testkase-gitlab/${options.service}`),
         },
+        {
+          // Inbox and outbox retention for every app with a database (leader-elected, off the relay).
+          provide: MessagingRetention,
+          useFactory: (logger: Logger, metrics: MetricsRegistry) =>
+            new MessagingRetention(
+              {
+                databaseUrl: database.url,
+                schema: database.schema,
+                applicationName: `${options.service}-retention`,
+              },
+              logger,
+              metrics,
+            ),
+          inject: [LOGGER, MetricsRegistry],
+        },
       );
       exported.push(DataSource, DatabaseConnector, Inbox, InboxOutbox, Outbox);
     } else {
-      providers.push({ provide: DataSource, useValue: null }, { provide: DatabaseConnector, useValue: null });
+      providers.push(
+        { provide: DataSource, useValue: null },
+        { provide: DatabaseConnector, useValue: null },
+        { provide: MessagingRetention, useValue: null },
+      );
     }
 
     const nats = options.nats;
@@ -269,6 +296,7 @@ export class PlatformModule {
           NatsClient,
           ConsumerRegistry,
           OutboxRelay,
+          MessagingRetention,
         ],
       },
     );

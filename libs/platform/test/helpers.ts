@@ -3,7 +3,19 @@ import { Writable } from 'node:stream';
 
 import { createLogger, dropDatabase, ensureDatabase, type Logger } from '../src';
 
-export const uniqueName = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
+/**
+ * The test run's id (set by Jest's globalSetup, libs/testing/src/jest/global-setup.ts; else this
+ * process's start), so that a NATS prefix `uniqueName('t')` or a database left by a crashed run is
+ * found and removed by the next run (libs/testing/src/harness/leftovers.ts).
+ */
+const givenRunId = process.env['TEST_RUN_ID'] ?? '';
+const RUN_ID = /^[0-9a-f]{10}$/.test(givenRunId)
+  ? givenRunId
+  : `${Math.floor(Date.now() / 1000)
+      .toString(16)
+      .padStart(8, '0')}${randomBytes(1).toString('hex')}`;
+
+export const uniqueName = (prefix: string) => `${prefix}${RUN_ID}${randomBytes(3).toString('hex')}`;
 
 export const BASE_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const NATS_URL = 'nats://127.0.0.1:4222';

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 
 import { defineEvent, HEADERS, STREAMS } from '@testkase/contracts';
-import { ValidationError } from '@testkase/util';
+import { isAppError, ValidationError } from '@testkase/util';
 
 import {
   buildCloudEvent,
@@ -15,11 +15,16 @@ import {
   Inbox,
   InboxOutbox,
   JetStreamConsumer,
+  listParkedOutboxRows,
+  MAX_OUTBOX_EVENT_BYTES,
+  MessagingRetention,
   MessagingTablesMigrationV1,
+  MessagingTablesMigrationV2,
   MetricsRegistry,
   NatsClient,
   Outbox,
   OutboxRelay,
+  replayParkedOutboxRows,
   runMigrations,
   sqlOf,
   type InboundMessage,
@@ -30,6 +35,13 @@ const SCHEMA = 'platform_test';
 
 class CreateMessagingTables1700000000000 extends MessagingTablesMigrationV1 {
   readonly name = 'CreateMessagingTables1700000000000';
+  constructor() {
+    super(SCHEMA);
+  }
+}
+
+class ParkOutboxRows1700000000001 extends MessagingTablesMigrationV2 {
+  readonly name = 'ParkOutboxRows1700000000001';
   constructor() {
     super(SCHEMA);
   }
@@ -58,11 +70,14 @@ describe('messaging against the real NATS and Postgres', () => {
       url: database.url,
       schema: SCHEMA,
       entities: [],
-      migrations: [CreateMessagingTables1700000000000],
+      migrations: [CreateMessagingTables1700000000000, ParkOutboxRows1700000000001],
       applicationName: 'platform-test',
     });
     await dataSource.initialize();
-    expect(await runMigrations(dataSource)).toEqual(['CreateMessagingTables1700000000000']);
+    expect(await runMigrations(dataSource)).toEqual([
+      'CreateMessagingTables1700000000000',
+      'ParkOutboxRows1700000000001',
+    ]);
     nats = new NatsClient({ servers: NATS_URL, name: 'platform-test', prefix }, logger);
     await nats.ready();
     await ensureStreams(nats.jsm, nats.naming, [STREAMS.INTEGRATION, STREAMS.DEAD_LETTERS]);
@@ -88,7 +103,7 @@ describe('messaging against the real NATS and Postgres', () => {
     durable: string,
     filterSubject: string,
     handler: (message: InboundMessage) => Promise<void>,
-    options: { maxDeliver?: number; ackWaitMs?: number } = {},
+    options: { maxDeliver?: number; ackWaitMs?: number; maxWorkMs?: number } = {},
   ) => {
     const consumer = new JetStreamConsumer(
       nats,
@@ -230,6 +245,56 @@ describe('messaging against the real NATS and Postgres', () => {
     expect(attempts).toBe(1);
   });
 
+  it('keeps a message worked on for longer than the ack wait from being redelivered meanwhile', async () => {
+    const deliveries: number[] = [];
+    let finished = 0;
+    await consume(
+      'test-slow',
+      'integration.slow.>',
+      async (message) => {
+        deliveries.push(message.deliveryCount);
+        // As a handler waiting out GitLab's Retry-After would: three times the ack wait.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        finished += 1;
+      },
+      { ackWaitMs: 1_000 },
+    ).start();
+    await publisher.publishRaw('integration.slow.a', '{}', { msgId: uniqueName('m') });
+    await eventually(() => expect(finished).toBe(1), { timeoutMs: 6_000 });
+    // Past another ack wait: acknowledged once, never delivered again.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(deliveries).toEqual([1]);
+    expect(finished).toBe(1);
+  });
+
+  it('bounds the work on one delivery: at maxWorkMs its signal aborts and the message comes back', async () => {
+    const deliveries: Array<{ n: number; at: number }> = [];
+    const aborts: unknown[] = [];
+    const start = Date.now();
+    await consume(
+      'test-bounded',
+      'integration.bounded.>',
+      async (message) => {
+        deliveries.push({ n: message.deliveryCount, at: Date.now() - start });
+        if (message.deliveryCount > 1) return;
+        await new Promise<void>((_, reject) => {
+          message.signal.addEventListener('abort', () => {
+            aborts.push(message.signal.reason);
+            reject(message.signal.reason as Error);
+          });
+        });
+      },
+      { ackWaitMs: 5_000, maxWorkMs: 800 },
+    ).start();
+    await publisher.publishRaw('integration.bounded.a', '{}', { msgId: uniqueName('m') });
+    await eventually(() => expect(deliveries.map((d) => d.n)).toEqual([1, 2]), { timeoutMs: 5_000 });
+    expect(aborts).toHaveLength(1);
+    expect(isAppError(aborts[0]) && aborts[0].transient).toBe(true);
+    expect(deliveries[1]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(750);
+    // The second delivery came from the deadline, not from the 5 s ack wait.
+    expect(deliveries[1]!.at - deliveries[0]!.at).toBeLessThan(4_000);
+  });
+
   it('makes a redelivered event a no-op through the inbox', async () => {
     const inbox = new Inbox(SCHEMA);
     await dataSource.query(`CREATE TABLE IF NOT EXISTS ${SCHEMA}.effects (n int)`);
@@ -273,21 +338,98 @@ describe('messaging against the real NATS and Postgres', () => {
     expect(JSON.parse(rows[0].payload)).toMatchObject({ id: event.id, data: { n: 7 } });
   });
 
-  it("purges the schema's inbox entries past their retention on the relay's leader, and keeps the rest", async () => {
+  const stageRaw = async (subject: string, payload: string) => {
+    const eventId = crypto.randomUUID();
+    const [row] = await dataSource.query(
+      `INSERT INTO ${SCHEMA}.outbox (event_id, subject, headers, payload) VALUES ($1, $2, '{}', $3) RETURNING id`,
+      [eventId, subject, payload],
+    );
+    return { id: String(row.id), eventId };
+  };
+  const outboxRow = async (id: string) =>
+    (
+      await dataSource.query(
+        `SELECT published_at, parked_at, park_reason, attempts, last_error FROM ${SCHEMA}.outbox WHERE id = $1`,
+        [id],
+      )
+    )[0] as {
+      published_at: Date | null;
+      parked_at: Date | null;
+      park_reason: string | null;
+      attempts: number;
+      last_error: string | null;
+    };
+
+  it("purges the schema's inbox entries and published outbox rows past their retention, and keeps the rest", async () => {
     await dataSource.query(
       `INSERT INTO ${SCHEMA}.inbox (consumer, event_id, processed_at)
        VALUES ('retention', 'old', now() - interval '31 days'), ('retention', 'recent', now() - interval '29 days')`,
     );
+    const old = await stageRaw('integration.retention.old', '{}');
+    const parked = await stageRaw('integration.retention.parked', '{}');
+    await dataSource.query(
+      `UPDATE ${SCHEMA}.outbox SET published_at = now() - interval '8 days' WHERE id = $1`,
+      [old.id],
+    );
+    await dataSource.query(
+      `UPDATE ${SCHEMA}.outbox SET parked_at = now() - interval '40 days', park_reason = 'test' WHERE id = $1`,
+      [parked.id],
+    );
+    const retention = new MessagingRetention({ databaseUrl: database.url, schema: SCHEMA }, logger, metrics);
+    try {
+      retention.start();
+      await eventually(async () => {
+        const rows = await dataSource.query(
+          `SELECT event_id FROM ${SCHEMA}.inbox WHERE consumer = 'retention' ORDER BY event_id`,
+        );
+        expect(rows.map((row: { event_id: string }) => row.event_id)).toEqual(['recent']);
+        expect(await outboxRow(old.id)).toBeUndefined();
+      });
+      // Parked rows wait for their replay, however old.
+      expect((await outboxRow(parked.id))?.park_reason).toBe('test');
+    } finally {
+      await retention.stop();
+      await dataSource.query(`DELETE FROM ${SCHEMA}.outbox WHERE id = $1`, [parked.id]);
+    }
+  });
+
+  it('purges on its own connection: the relay publishes while a purge waits on a lock', async () => {
+    await dataSource.query(
+      `INSERT INTO ${SCHEMA}.inbox (consumer, event_id, processed_at) VALUES ('blocked', 'old', now() - interval '40 days')`,
+    );
+    const locker = new Client({ connectionString: database.url });
+    await locker.connect();
     const relay = new OutboxRelay({ databaseUrl: database.url, schema: SCHEMA }, nats, logger, metrics);
     relays.push(relay);
-    relay.start();
-    await eventually(async () => {
-      const rows = await dataSource.query(
-        `SELECT event_id FROM ${SCHEMA}.inbox WHERE consumer = 'retention' ORDER BY event_id`,
+    const retention = new MessagingRetention(
+      { databaseUrl: database.url, schema: SCHEMA, intervalMs: 200 },
+      logger,
+      metrics,
+    );
+    const Flowing = defineEvent<{ n: number }>('integration.retention.flowing');
+    const outbox = new Outbox(SCHEMA, 'test');
+    try {
+      // A long transaction holds the inbox (a migration, a vacuum full, an admin's session).
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${SCHEMA}.inbox IN ACCESS EXCLUSIVE MODE`);
+      retention.start();
+      relay.start();
+      await new Promise((resolve) => setTimeout(resolve, 500)); // both have had their first round
+      await dataSource.transaction((tx) => outbox.add(tx, Flowing, { n: 1 }));
+      await eventually(async () => expect(await readAll(Flowing.subject)).toHaveLength(1), {
+        timeoutMs: 5_000,
+      });
+      await locker.query('COMMIT');
+      await eventually(async () =>
+        expect(await dataSource.query(`SELECT 1 FROM ${SCHEMA}.inbox WHERE consumer = 'blocked'`)).toEqual(
+          [],
+        ),
       );
-      expect(rows.map((row: { event_id: string }) => row.event_id)).toEqual(['recent']);
-    });
-    await relay.stop();
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await retention.stop();
+    }
   });
 
   it('publishes exactly the committed outbox events, in order, and none from a rolled-back transaction', async () => {
@@ -393,6 +535,146 @@ describe('messaging against the real NATS and Postgres', () => {
       [subject],
     );
     expect(pending).toBe(0);
+  });
+
+  it("parks a row larger than the server's max_payload and publishes the rows after it", async () => {
+    const subject = 'integration.relay.poison';
+    const PoisonEvent = defineEvent<{ n: number; title?: string }>(subject);
+    // Staged as a row of an older version (or under a lowered max_payload) would be: past the outbox's check.
+    const huge = JSON.stringify(
+      buildCloudEvent('test', PoisonEvent, { n: 0, title: 'x'.repeat(2 * 1024 * 1024) }),
+    );
+    expect(Buffer.byteLength(huge)).toBeGreaterThan(nats.nc.info!.max_payload);
+    const poison = await stageRaw(subject, huge);
+    const outbox = new Outbox(SCHEMA, 'test');
+    await dataSource.transaction(async (tx) => {
+      for (const n of [1, 2]) await outbox.add(tx, PoisonEvent, { n });
+    });
+    const relay = new OutboxRelay({ databaseUrl: database.url, schema: SCHEMA }, nats, logger, metrics);
+    relays.push(relay);
+    relay.start();
+
+    await eventually(async () => {
+      const [{ pending }] = await dataSource.query(
+        `SELECT count(*)::int AS pending FROM ${SCHEMA}.outbox
+          WHERE published_at IS NULL AND parked_at IS NULL AND subject = $1`,
+        [subject],
+      );
+      expect(pending).toBe(0);
+    });
+    const published = await readAll(subject);
+    expect(published.map((m) => JSON.parse(Buffer.from(m.data).toString()).data.n)).toEqual([1, 2]);
+    const parked = await outboxRow(poison.id);
+    expect(parked).toMatchObject({ published_at: null, park_reason: 'MAX_PAYLOAD_EXCEEDED', attempts: 1 });
+    expect(parked.parked_at).toBeInstanceOf(Date);
+    expect(await relay.pending()).toBe(0);
+    const listed = await listParkedOutboxRows(sqlOf(dataSource.manager), SCHEMA);
+    expect(listed.find((row) => row.id === poison.id)).toMatchObject({
+      eventId: poison.eventId,
+      subject,
+      parkReason: 'MAX_PAYLOAD_EXCEEDED',
+      bytes: Buffer.byteLength(huge),
+    });
+    const exposition = await metrics.metrics();
+    expect(exposition).toMatch(
+      /outbox_parked_total\{reason="MAX_PAYLOAD_EXCEEDED",service="platform-test"\} [1-9]/,
+    );
+    expect(exposition).toMatch(/outbox_parked_rows\{service="platform-test"\} [1-9]/);
+    expect(lines.some((line) => line.includes('outbox row parked') && line.includes(poison.eventId))).toBe(
+      true,
+    );
+    // Replayed while still too large: parked again, never in the way.
+    await replayParkedOutboxRows(sqlOf(dataSource.manager), SCHEMA, { ids: [poison.id] });
+    await eventually(async () => expect((await outboxRow(poison.id)).parked_at).toBeInstanceOf(Date));
+    await dataSource.query(`DELETE FROM ${SCHEMA}.outbox WHERE id = $1`, [poison.id]);
+  });
+
+  it('parks a row that keeps failing while later rows go through, and publishes it once replayed', async () => {
+    // A subject no stream takes: JetStream answers no one, a failure that may pass, so it is counted.
+    const orphanSubject = `integration-orphan.${uniqueName('s')}`;
+    const event = buildCloudEvent('test', defineEvent<{ n: number }>('integration.relay.orphan'), { n: 1 });
+    const orphan = await stageRaw(orphanSubject, JSON.stringify(event));
+    const outbox = new Outbox(SCHEMA, 'test');
+    const Later = defineEvent<{ n: number }>('integration.relay.later');
+    const relay = new OutboxRelay(
+      { databaseUrl: database.url, schema: SCHEMA, maxAttempts: 2 },
+      nats,
+      logger,
+      metrics,
+    );
+    relays.push(relay);
+    relay.start();
+    const orphanStream = uniqueName('ORPHAN');
+    try {
+      // Rows keep arriving after it (each round publishes them); the orphan fails each time.
+      await eventually(
+        async () => {
+          await dataSource.transaction((tx) => outbox.add(tx, Later, { n: 1 }));
+          relay.wake();
+          const row = await outboxRow(orphan.id);
+          expect(row.park_reason).toBe('FAILED_2_TIMES');
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      const parked = await outboxRow(orphan.id);
+      expect(parked.attempts).toBe(2);
+      expect(parked.last_error).toBeTruthy();
+      const [{ stuck }] = await dataSource.query(
+        `SELECT count(*)::int AS stuck FROM ${SCHEMA}.outbox WHERE published_at IS NULL AND subject = $1`,
+        [Later.subject],
+      );
+      expect(stuck).toBeLessThanOrEqual(1); // at most the one staged last, not yet relayed
+
+      // The cause goes away (a stream now takes the subject): the admin replays the row.
+      await nats.jsm.streams.add({
+        name: nats.naming.stream(orphanStream),
+        subjects: [nats.naming.subject(orphanSubject)],
+      });
+      expect(await replayParkedOutboxRows(sqlOf(dataSource.manager), SCHEMA, 'all')).toContain(orphan.id);
+      await eventually(async () => expect((await outboxRow(orphan.id)).published_at).toBeInstanceOf(Date));
+      expect(await listParkedOutboxRows(sqlOf(dataSource.manager), SCHEMA)).toEqual([]);
+    } finally {
+      await nats.jsm.streams.delete(nats.naming.stream(orphanStream)).catch(() => undefined);
+    }
+  });
+
+  it('refuses to stage an event too large to publish, in Outbox and InboxOutbox alike', async () => {
+    const Big = defineEvent<{ title: string }>('integration.test.big');
+    const title = 't'.repeat(MAX_OUTBOX_EVENT_BYTES);
+    const outbox = new Outbox(SCHEMA, 'test');
+    const refused = await dataSource
+      .transaction((tx) => outbox.add(tx, Big, { title }))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isAppError(refused) && refused.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(isAppError(refused) && !refused.transient).toBe(true);
+    expect(isAppError(refused) && refused.details).toMatchObject({
+      subject: Big.subject,
+      limit: MAX_OUTBOX_EVENT_BYTES,
+    });
+    const ledger = new InboxOutbox(SCHEMA);
+    await expect(
+      dataSource.transaction((tx) =>
+        ledger.claimAndStage(
+          sqlOf(tx),
+          'big-consumer',
+          ['big-1'],
+          [{ subject: Big.subject, event: buildCloudEvent('test', Big, { title }) }],
+        ),
+      ),
+    ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    const [{ count }] = await dataSource.query(
+      `SELECT count(*)::int AS count FROM ${SCHEMA}.outbox WHERE subject = $1`,
+      [Big.subject],
+    );
+    expect(count).toBe(0);
+    // Just below the bound it is staged.
+    await dataSource.transaction((tx) =>
+      outbox.add(tx, Big, { title: 't'.repeat(MAX_OUTBOX_EVENT_BYTES - 1_000) }),
+    );
+    await dataSource.query(`DELETE FROM ${SCHEMA}.outbox WHERE subject = $1`, [Big.subject]);
   });
 
   it('continues the trace of the publisher in the consumer', async () => {

@@ -22,6 +22,8 @@ export class CoreGrpcClient {
     service: keyof typeof GRPC_SERVICES,
     address: string,
     private readonly token: string,
+    /** Call over TLS, trusting this PEM CA (or self-signed certificate). */
+    tls?: { ca: Buffer },
   ) {
     const { protoPath, package: packageName, service: serviceName } = GRPC_SERVICES[service];
     const definition = loadSync(protoPath, { keepCase: false, longs: Number, defaults: false, oneofs: true });
@@ -31,7 +33,7 @@ export class CoreGrpcClient {
       serviceName
     ];
     if (!Client) throw new Error(`${serviceName} is not in ${protoPath}`);
-    this.client = new Client(address, credentials.createInsecure());
+    this.client = new Client(address, tls ? credentials.createSsl(tls.ca) : credentials.createInsecure());
   }
 
   call(method: string, request: Record<string, unknown>, token = this.token): Promise<GrpcAnswer> {

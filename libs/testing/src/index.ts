@@ -3,3 +3,4 @@ export * from './gitlab-sim-client';
 export * from './env-example';
 export * from './core-grpc-client';
 export * from './sim-project';
+export * from './self-signed-cert';

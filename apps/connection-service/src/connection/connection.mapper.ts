@@ -39,6 +39,9 @@ export function toConnectionView(row: ConnectionEntity, now: Date): ConnectionVi
       events: HOOK_EVENTS.map((event) => event.flag),
       checkedAt: iso(row.hookCheckedAt),
       removal: row.hookRemoval,
+      refusedDeliveries: row.hookRefusedDeliveries,
+      lastRefusedAt: iso(row.hookLastRefusedAt),
+      secretRenewedAt: iso(row.hookSecretRenewedAt),
     },
     lastDeliveryAt: iso(row.lastDeliveryAt),
     lastError: row.lastError,
@@ -62,7 +65,52 @@ export function toVerifier(row: ConnectionEntity, now: Date): WebhookVerifierV1 
     secretSha256: row.hookSecretSha256,
     signed: row.hookSigningCiphertext !== null,
     updatedAt: now.toISOString(),
+    ...(row.hookPreviousSecretSha256 && row.hookPreviousUntil && row.hookPreviousUntil > now
+      ? {
+          previousSecretSha256: row.hookPreviousSecretSha256,
+          previousUntil: row.hookPreviousUntil.toISOString(),
+        }
+      : {}),
   };
+}
+
+/**
+ * How long the gateway keeps accepting a hook's previous secret after a rotation: deliveries GitLab
+ * queued before it learnt the new one, and a retried rotation, still authenticate.
+ */
+export const SECRET_GRACE_MS = 15 * 60_000;
+
+/**
+ * The verifier to publish before GitLab learns `secretSha256`: the new secret, and the current one
+ * still accepted for the grace period (docs/ARCHITECTURE.md, "Messaging").
+ */
+export function rotatingVerifier(row: ConnectionEntity, secretSha256: string, now: Date): WebhookVerifierV1 {
+  const current = toVerifier(row, now);
+  const previous =
+    row.hookSecretSha256 && row.hookSecretSha256 !== secretSha256 ? row.hookSecretSha256 : null;
+  return {
+    ...current,
+    state: 'active',
+    secretSha256,
+    signed: false,
+    ...(previous
+      ? {
+          previousSecretSha256: previous,
+          previousUntil: new Date(now.getTime() + SECRET_GRACE_MS).toISOString(),
+        }
+      : {}),
+  };
+}
+
+/** Records on the row that GitLab now holds the secret `secretSha256` (the old one in its grace period). */
+export function applyRenewedSecret(row: ConnectionEntity, secretSha256: string, now: Date): void {
+  if (row.hookSecretSha256 && row.hookSecretSha256 !== secretSha256) {
+    row.hookPreviousSecretSha256 = row.hookSecretSha256;
+    row.hookPreviousUntil = new Date(now.getTime() + SECRET_GRACE_MS);
+  }
+  row.hookSecretSha256 = secretSha256;
+  row.hookSecretRenewedAt = now;
+  row.hookRefusedDeliveries = 0;
 }
 
 export function toConnectedEvent(row: ConnectionEntity, reconnect: boolean): ConnectionConnectedV1 {

@@ -11,6 +11,7 @@ import { RpcResponders } from '../messaging/rpc.responders';
 import { VerifierStore } from '../messaging/verifier-store.adapter';
 import { VerifierSync } from '../messaging/verifier-sync.service';
 import { ConnectionRepository } from '../persistence/connection.repository';
+import { HookRotationRepository } from '../persistence/hook-rotation.repository';
 import { tokenCipherProvider } from '../shared/token-cipher.provider';
 import { CONNECTION_CONFIG } from '../shared/tokens';
 import { ConnectionStateWriter } from './connection-state.writer';
@@ -29,6 +30,7 @@ export class ConnectionModule {
         { provide: CONNECTION_CONFIG, useValue: config },
         tokenCipherProvider,
         ConnectionRepository,
+        HookRotationRepository,
         ConnectionStateWriter,
         ConnectionService,
         GitlabClientFactory,

@@ -23,9 +23,17 @@ import { VerifierStore } from '../messaging/verifier-store.adapter';
 import { VerifierSync } from '../messaging/verifier-sync.service';
 import { ConnectionRepository } from '../persistence/connection.repository';
 import { ConnectionEntity, type HookRemovalRecord } from '../persistence/entities/connection.entity';
+import { HookRotationRepository } from '../persistence/hook-rotation.repository';
 import { CONNECTION_CONFIG } from '../shared/tokens';
 import { ConnectionStateWriter } from './connection-state.writer';
-import { toConnectedEvent, toConnectionView, toDisconnectedEvent, toVerifier } from './connection.mapper';
+import {
+  applyRenewedSecret,
+  rotatingVerifier,
+  toConnectedEvent,
+  toConnectionView,
+  toDisconnectedEvent,
+  toVerifier,
+} from './connection.mapper';
 import type { ConnectRequestDto } from './dto/connect.request.dto';
 import type {
   ConnectionView,
@@ -65,6 +73,7 @@ export class ConnectionService {
     private readonly verifierSync: VerifierSync,
     private readonly state: ConnectionStateWriter,
     private readonly outbox: Outbox,
+    private readonly rotations: HookRotationRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -131,13 +140,20 @@ export class ConnectionService {
               existing?.mode === 'webhook_managed' ? existing.hookId : null,
               row.hookUrl,
               existing?.mode === 'webhook_managed' && existing.hookSigningCiphertext !== null,
-              (sha256) =>
-                this.verifiers.put({
-                  ...toVerifier(row, now),
-                  state: 'active',
-                  secretSha256: sha256,
-                  signed: false,
-                }),
+              async (sha256, secrets) => {
+                // Committed first, so that a restart can complete a rotation a crash interrupts.
+                await this.rotations.begin(
+                  row.id,
+                  sha256,
+                  row.hookSecretSha256 ?? null,
+                  secrets,
+                  this.cipher,
+                );
+                await this.verifiers.put(rotatingVerifier(row, sha256, now));
+              },
+              // A (re)connect renews the secrets even of a hook that looks right: its secret may have
+              // been edited on GitLab, and the old one stays accepted for the grace period.
+              { renew: true },
             ),
           );
           if (registration.created) {
@@ -145,7 +161,8 @@ export class ConnectionService {
           }
           row.hookId = registration.hook.id;
           if (registration.newSecrets) {
-            row.hookSecretSha256 = registration.newSecrets.sha256;
+            applyRenewedSecret(row, registration.newSecrets.sha256, now);
+            await this.rotations.finish(tx, row.id);
             sealSigningToken(row, registration.newSecrets.signingToken, this.cipher);
             if (registration.newSecrets.signingToken) signedAnew = row.id;
           }
@@ -156,7 +173,13 @@ export class ConnectionService {
           // Keep a secret that already works (deliveries seen); otherwise hand out a fresh one.
           const keepSecret = !!live && live.mode === 'webhook_manual' && live.lastDeliveryAt !== null;
           const fresh = keepSecret ? null : newWebhookSecret();
-          if (fresh) row.hookSecretSha256 = fresh.sha256;
+          if (fresh) {
+            row.hookSecretSha256 = fresh.sha256;
+            row.hookSecretRenewedAt = now;
+            row.hookRefusedDeliveries = 0;
+            row.hookPreviousSecretSha256 = null;
+            row.hookPreviousUntil = null;
+          }
           sealSigningToken(row, null, this.cipher); // the admin's hook checks the secret token only
           row.hookId = null;
           row.hookAlertStatus = 'manual';
@@ -290,6 +313,11 @@ export class ConnectionService {
       disconnectedAt: null,
       hookSigningKeyId: null,
       hookSigningCiphertext: null,
+      hookRefusedDeliveries: 0,
+      hookLastRefusedAt: null,
+      hookSecretRenewedAt: null,
+      hookPreviousSecretSha256: null,
+      hookPreviousUntil: null,
       createdAt: now,
     });
   }

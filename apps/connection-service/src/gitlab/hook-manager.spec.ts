@@ -56,6 +56,22 @@ describe('HookManager.ensure and the signing rules', () => {
     }
   });
 
+  it('renews the secrets of a hook that matches when asked (a reconnect, a repair), publishing first', async () => {
+    const { client, writes } = fakeGitlab(hook({ signing_token_present: true }), {
+      signing_token_present: true,
+    });
+    const before = published.length;
+    const registration = await manager.ensure(client, 42, 7, URL, true, publish, { renew: true });
+    expect(published).toHaveLength(before + 1);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({
+      url: URL,
+      token: expect.any(String),
+      signing_token: expect.any(String),
+    });
+    expect(registration).toMatchObject({ created: false, newSecrets: { sha256: published.at(-1) } });
+  });
+
   it('gives new secrets, a signing token included, when GitLab can sign a hook we hold no key for', async () => {
     const { client, writes } = fakeGitlab(hook({ signing_token_present: false }), {
       signing_token_present: true,

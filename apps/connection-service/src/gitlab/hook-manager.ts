@@ -25,10 +25,14 @@ export interface HookRegistration {
 }
 
 /**
- * Reacts to a new secret before GitLab knows it: the gateway must accept it first (checking the
- * token only: a new signing key reaches the gateway once it is committed).
+ * Reacts to a new secret before GitLab knows it: the gateway must accept it first, and keep accepting
+ * the old one for the rotation's grace period (checking the token only: a new signing key reaches
+ * the gateway once it is committed).
  */
-export type SecretPublisher = (secretSha256: string) => Promise<void>;
+export type SecretPublisher = (
+  secretSha256: string,
+  secrets: { readonly secret: string; readonly signingToken: string },
+) => Promise<void>;
 
 export type ReenableOutcome = 'reenabled' | 'nothing_to_send';
 
@@ -49,7 +53,8 @@ export class HookManager {
    * Makes sure the project has our hook, at `url`, with exactly our events, signed where GitLab can
    * sign. New secrets are made (the secret token given to `publishSecret` before GitLab learns it)
    * whenever GitLab would otherwise hold one we do not know (a new hook, a hook found by its URL, a
-   * changed URL) or its signing differs from ours (`signed`: we hold a signing token for it).
+   * changed URL) or its signing differs from ours (`signed`: we hold a signing token for it), and
+   * always with `renew`. The publisher keeps the old secret accepted meanwhile (a rotation's grace).
    */
   async ensure(
     client: GitlabClient,
@@ -58,9 +63,11 @@ export class HookManager {
     url: string,
     signed: boolean,
     publishSecret: SecretPublisher,
+    options: { renew?: boolean } = {},
   ): Promise<HookRegistration> {
     const known = knownHookId === null ? null : await this.find(client, gitlabProjectId, knownHookId);
-    if (known && known.url === url && !signingToRenew(known, signed)) {
+    // `renew`: new secrets even for a hook that looks right (its secret may have been edited on GitLab).
+    if (known && known.url === url && !signingToRenew(known, signed) && !options.renew) {
       const hook = this.eventsMatch(known)
         ? known
         : await client.hooks.update(gitlabProjectId, known.id, { ...HOOK_FIELDS });
@@ -70,7 +77,7 @@ export class HookManager {
       known ?? (await client.hooks.list(gitlabProjectId)).find((hook) => hook.url === url) ?? null;
     const { secret, sha256 } = newWebhookSecret();
     const signingToken = newSigningToken();
-    await publishSecret(sha256);
+    await publishSecret(sha256, { secret, signingToken });
     const fields = { ...HOOK_FIELDS, url, token: secret, signing_token: signingToken };
     const hook = existing
       ? await client.hooks.update(gitlabProjectId, existing.id, fields)
@@ -78,6 +85,31 @@ export class HookManager {
     // A GitLab without the signing feature drops the parameter and does not report the field.
     const newSecrets = { sha256, signingToken: hook.signing_token_present === true ? signingToken : null };
     return { hook, newSecrets, created: !existing };
+  }
+
+  /**
+   * Gives GitLab again the secrets of a rotation a crash interrupted (GitLab may or may not have
+   * them): the hook found by id, else by its URL. Null when there is no such hook (the health check
+   * then creates one).
+   */
+  async resend(
+    client: GitlabClient,
+    gitlabProjectId: number,
+    knownHookId: number | null,
+    url: string,
+    secrets: { readonly secret: string; readonly signingToken: string },
+  ): Promise<{ hook: GitlabHook; signingToken: string | null } | null> {
+    const known = knownHookId === null ? null : await this.find(client, gitlabProjectId, knownHookId);
+    const existing =
+      known ?? (await client.hooks.list(gitlabProjectId)).find((hook) => hook.url === url) ?? null;
+    if (!existing) return null;
+    const hook = await client.hooks.update(gitlabProjectId, existing.id, {
+      ...HOOK_FIELDS,
+      url,
+      token: secrets.secret,
+      signing_token: secrets.signingToken,
+    });
+    return { hook, signingToken: hook.signing_token_present === true ? secrets.signingToken : null };
   }
 
   /** The hook, or null when GitLab no longer has it. */

@@ -6,20 +6,25 @@ import {
   BackfillProgressReportedV1,
   ConnectionAuthFailed,
   ConnectionAuthFailedV1,
+  DeliveriesRefused,
+  DeliveriesRefusedV1,
   DeliveriesSeen,
   DeliveriesSeenV1,
   STREAMS,
 } from '@testkase/contracts';
 import { ConsumerRegistry, Inbox, LOGGER, type InboundMessage, type Logger } from '@testkase/platform';
 
+import type { ConnectionConfig } from '../config/connection-service.config';
 import { ConnectionStateWriter } from '../connection/connection-state.writer';
 import { ConnectionRepository } from '../persistence/connection.repository';
 import type { BackfillRecord } from '../persistence/entities/connection.entity';
+import { CONNECTION_CONFIG } from '../shared/tokens';
 import { parseEvent } from './inbound-event';
 
 export const DURABLES = {
   authFailed: 'connection-service-auth-failed',
   deliveriesSeen: 'connection-service-deliveries-seen',
+  deliveriesRefused: 'connection-service-deliveries-refused',
   backfillProgress: 'connection-service-backfill-progress',
 } as const;
 
@@ -50,6 +55,7 @@ export class ConnectionEventsHandlers implements OnModuleInit {
     private readonly repository: ConnectionRepository,
     private readonly state: ConnectionStateWriter,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONNECTION_CONFIG) private readonly config: ConnectionConfig,
   ) {}
 
   onModuleInit(): void {
@@ -65,6 +71,12 @@ export class ConnectionEventsHandlers implements OnModuleInit {
       durable: DURABLES.deliveriesSeen,
       filterSubject: DeliveriesSeen.subject,
       handler: (message) => this.onDeliveriesSeen(message),
+    });
+    this.consumers.register({
+      stream,
+      durable: DURABLES.deliveriesRefused,
+      filterSubject: DeliveriesRefused.subject,
+      handler: (message) => this.onDeliveriesRefused(message),
     });
     this.consumers.register({
       stream,
@@ -103,6 +115,36 @@ export class ConnectionEventsHandlers implements OnModuleInit {
       const previous = row.status;
       row.lastDeliveryAt = seen;
       await this.state.save(tx, row, previous, new Date());
+    });
+  }
+
+  /**
+   * Deliveries the gateway refused for this connection: counted on the hook (since its secret was
+   * last renewed; refusals from before that are old news), and a managed hook is checked at the next
+   * health round, which renews the secret GitLab no longer shares with us. At most once per
+   * HEALTH_CHECK_INTERVAL, so that someone posting wrong tokens cannot make us rotate in a loop.
+   */
+  async onDeliveriesRefused(message: InboundMessage): Promise<void> {
+    const event = parseEvent(message, DeliveriesRefusedV1);
+    await this.inbox.once(this.dataSource, DURABLES.deliveriesRefused, event.id, async (tx) => {
+      const row = await this.repository.lockLiveById(tx, event.data.connectionId);
+      if (!row) return;
+      const last = new Date(event.data.lastRefusedAt);
+      // Refused before the last renewal: old news (a signed delivery GitLab had queued before it
+      // carries the old key's signature, which the gateway accepts for the grace period).
+      if (row.hookSecretRenewedAt && last <= row.hookSecretRenewedAt) return;
+      const now = new Date();
+      row.hookRefusedDeliveries += event.data.count;
+      if (!row.hookLastRefusedAt || last > row.hookLastRefusedAt) row.hookLastRefusedAt = last;
+      const renewedLongAgo =
+        !row.hookSecretRenewedAt ||
+        now.getTime() - row.hookSecretRenewedAt.getTime() >= this.config.HEALTH_CHECK_INTERVAL;
+      if (row.mode === 'webhook_managed' && renewedLongAgo) row.healthCheckedAt = null;
+      await this.state.save(tx, row, row.status, now, { announce: false });
+      this.logger.warn(
+        { connectionId: row.id, refused: event.data.count, total: row.hookRefusedDeliveries },
+        'the gateway refused deliveries of this hook',
+      );
     });
   }
 

@@ -3,8 +3,9 @@ import { DataSource } from 'typeorm';
 
 import { LOGGER, NatsClient, type Logger } from '@testkase/platform';
 
-import { toVerifier } from '../connection/connection.mapper';
+import { rotatingVerifier, toVerifier } from '../connection/connection.mapper';
 import { ConnectionRepository } from '../persistence/connection.repository';
+import { HookRotationRepository } from '../persistence/hook-rotation.repository';
 import { VerifierStore } from './verifier-store.adapter';
 
 /**
@@ -21,6 +22,7 @@ export class VerifierSync implements OnApplicationBootstrap {
     private readonly store: VerifierStore,
     private readonly dataSource: DataSource,
     private readonly repository: ConnectionRepository,
+    private readonly rotations: HookRotationRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -64,7 +66,16 @@ export class VerifierSync implements OnApplicationBootstrap {
     return this.repository.withProjectLock(projectId, async (tx) => {
       const row = await this.repository.findLive(tx, projectId);
       if (row?.id !== connectionId) return false;
-      await this.store.put(toVerifier(row, new Date()));
+      // A rotation a crash interrupted: GitLab may already send the new secret; accept both until
+      // the health job completes it.
+      const pending =
+        row.mode === 'webhook_managed' ? await this.rotations.pendingSecretSha256(tx, row.id) : null;
+      const now = new Date();
+      await this.store.put(
+        pending && pending !== row.hookSecretSha256
+          ? rotatingVerifier(row, pending, now)
+          : toVerifier(row, now),
+      );
       return true;
     });
   }

@@ -11,4 +11,20 @@ describe('GatewayConfig', () => {
   it('starts with defaults only (no core token: the gateway serves GitLab, not TestKase core)', () => {
     expect(loadConfig(GatewayConfig, {}).PORT).toBe(3000);
   });
+
+  it('reads sizes in KiB, MiB, GiB or bytes, and refuses an in-flight limit below one GitLab body', () => {
+    const config = loadConfig(GatewayConfig, {
+      WEBHOOK_INFLIGHT_BYTES: '1GiB',
+      WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION: String(30 * 1024 * 1024),
+      SPOOL_PARKED_MAX_BYTES: '512KiB',
+      SPOOL_PARKED_RETENTION: '24h',
+    });
+    expect(config.WEBHOOK_INFLIGHT_BYTES).toBe(1024 ** 3);
+    expect(config.WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION).toBe(30 * 1024 * 1024);
+    expect(config.SPOOL_PARKED_MAX_BYTES).toBe(512 * 1024);
+    expect(config.SPOOL_PARKED_RETENTION).toBe(24 * 3_600_000);
+    expect(() => loadConfig(GatewayConfig, { WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION: '1MiB' })).toThrow(
+      /WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION/,
+    );
+  });
 });

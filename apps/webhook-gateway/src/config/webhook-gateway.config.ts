@@ -1,6 +1,19 @@
+import { Transform } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
 
 import { ServiceConfig, ToDurationMs, ToInteger } from '@testkase/platform/config';
+
+const MIB = 1024 * 1024;
+
+/** Sizes as `512KiB`, `64MiB`, `2GiB` or a number of bytes → bytes. */
+const ToBytes = (): PropertyDecorator =>
+  Transform(({ value }) => {
+    if (typeof value === 'number') return value;
+    const match = /^(\d+)(KiB|MiB|GiB)?$/.exec(String(value));
+    if (!match) return value;
+    const factor = { KiB: 1024, MiB: MIB, GiB: 1024 * MIB }[match[2] ?? ''] ?? 1;
+    return Number(match[1]) * factor;
+  });
 
 /** Environment of webhook-gateway (docs/ARCHITECTURE.md, "Configuration"); see .env.example. */
 export class GatewayConfig extends ServiceConfig {
@@ -64,4 +77,48 @@ export class GatewayConfig extends ServiceConfig {
   @IsInt()
   @ToInteger()
   SPOOL_BATCH_SIZE = 200;
+
+  /**
+   * Bytes of request bodies one connection may have in flight (being received, published or
+   * spooled) before its further deliveries are answered 503 (`64MiB`). GitLab counts a 503 as a
+   * failed delivery toward disabling the hook (docs/GITLAB.md, "Webhook deliveries"), so this must
+   * stay far above what a connection normally has in flight (a few KiB per delivery); at least one
+   * body of GitLab's largest size (25 MiB).
+   */
+  @Min(25 * MIB)
+  @Max(64 * 1024 * MIB)
+  @IsInt({ message: 'must be a size such as 64MiB or a number of bytes' })
+  @ToBytes()
+  WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION = 64 * MIB;
+
+  /** Bytes of request bodies in flight for all connections together before deliveries are answered 503 (`256MiB`). */
+  @Min(25 * MIB)
+  @Max(64 * 1024 * MIB)
+  @IsInt({ message: 'must be a size such as 256MiB or a number of bytes' })
+  @ToBytes()
+  WEBHOOK_INFLIGHT_BYTES = 256 * MIB;
+
+  /** Bytes of parked deliveries (too large for NATS) kept per connection; more are answered 503 (`256MiB`). */
+  @Min(1)
+  @Max(1024 * 1024 * MIB)
+  @IsInt({ message: 'must be a size such as 256MiB or a number of bytes' })
+  @ToBytes()
+  SPOOL_PARKED_MAX_BYTES_PER_CONNECTION = 256 * MIB;
+
+  /** Bytes of parked deliveries kept for all connections together (`2GiB`). */
+  @Min(1)
+  @Max(1024 * 1024 * MIB)
+  @IsInt({ message: 'must be a size such as 2GiB or a number of bytes' })
+  @ToBytes()
+  SPOOL_PARKED_MAX_BYTES = 2048 * MIB;
+
+  /**
+   * How long a parked delivery is kept before the relay leader deletes it (`168h`, seven days: as
+   * long as GitLab's API shows the delivery for a resend, docs/GITLAB.md, "Project webhooks (REST)").
+   */
+  @Min(1_000)
+  @Max(90 * 24 * 3_600_000)
+  @IsInt({ message: 'must be a duration such as 168h' })
+  @ToDurationMs()
+  SPOOL_PARKED_RETENTION = 7 * 24 * 3_600_000;
 }

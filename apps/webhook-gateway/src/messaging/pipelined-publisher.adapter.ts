@@ -114,6 +114,8 @@ export class PipelinedJetStreamPublisher {
   private inbox = '';
   private connection?: NatsConnection;
   private sweeper?: NodeJS.Timeout;
+  /** The server's max_payload as last seen, so that a body over it is known too large while NATS is down. */
+  private maxPayload?: number;
 
   constructor(
     private readonly nats: NatsClient,
@@ -140,17 +142,21 @@ export class PipelinedJetStreamPublisher {
   /** `subject` is the full subject (environment prefix included); `done` is called exactly once. */
   publish(subject: string, body: Uint8Array, headers: MessageHeaders, done: PublishCallback): void {
     const nc = this.connection;
-    if (!nc || !this.nats.isConnected) {
-      done(DISCONNECTED);
-      return;
-    }
-    const maxPayload = nc.info?.max_payload;
+    const connected = nc !== undefined && this.nats.isConnected;
+    if (connected && nc.info?.max_payload !== undefined) this.maxPayload = nc.info.max_payload;
+    const maxPayload = this.maxPayload;
+    // Checked first: a body parked now counts against the parking quota, while one spooled as
+    // pending while NATS is down would be parked by the relay later, past the quota.
     if (maxPayload !== undefined && body.byteLength >= maxPayload) {
       done({
         ok: false,
         reason: 'too_large',
         detail: `${body.byteLength} bytes; the NATS server's max_payload is ${maxPayload}`,
       });
+      return;
+    }
+    if (!connected) {
+      done(DISCONNECTED);
       return;
     }
     this.counter += 1;

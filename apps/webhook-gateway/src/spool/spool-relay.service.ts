@@ -20,7 +20,12 @@ export interface SpoolRelaySettings {
   databaseUrl: string;
   batchSize: number;
   pollIntervalMs: number;
+  /** How long a parked row is kept before it is deleted. */
+  parkedRetentionMs: number;
 }
+
+/** Longest pause between two purges of expired parked rows. */
+const PURGE_INTERVAL_MS = 60_000;
 
 interface SpoolRow {
   id: string;
@@ -41,6 +46,9 @@ const LOCK_KEY = `spool-relay:${SCHEMA}`;
  */
 export class SpoolRelay extends LeaderRelay {
   private depthReportedAt = 0;
+  private purgedAt = 0;
+  private readonly parkedRetentionMs: number;
+  private readonly purged;
   private readonly batchSize: number;
   private readonly relayed;
   private readonly parked;
@@ -66,6 +74,11 @@ export class SpoolRelay extends LeaderRelay {
       metrics,
     );
     this.batchSize = settings.batchSize;
+    this.parkedRetentionMs = settings.parkedRetentionMs;
+    this.purged = metrics.counter(
+      'gateway_spool_purged_total',
+      'Parked deliveries deleted from the spool after SPOOL_PARKED_RETENTION',
+    );
     this.relayed = metrics.counter(
       'gateway_spool_relayed_total',
       'Spooled deliveries published to JetStream',
@@ -82,6 +95,7 @@ export class SpoolRelay extends LeaderRelay {
   protected override async round(client: Client): Promise<RoundResult> {
     const batchSize = this.batchSize;
     const drained = this.nats.isConnected ? await this.drain(client, batchSize) : true;
+    await this.purgeExpired(client);
     await this.reportDepth(client);
     return drained ? 'idle' : 'backoff';
   }
@@ -151,6 +165,28 @@ export class SpoolRelay extends LeaderRelay {
     this.logger.error(
       { msgId: row.msg_id, subject: row.subject, reason },
       'spooled delivery cannot be published; parked in the spool',
+    );
+  }
+
+  /**
+   * Deletes parked rows older than the retention, at most every minute (more often for a shorter
+   * retention). Parked rows are bounded by their quota, so one statement is small.
+   */
+  private async purgeExpired(client: Client): Promise<void> {
+    if (Date.now() - this.purgedAt < Math.min(PURGE_INTERVAL_MS, this.parkedRetentionMs)) return;
+    this.purgedAt = Date.now();
+    const { rows } = await client.query<{ msg_id: string; subject: string }>(
+      `DELETE FROM ${SPOOL_TABLE}
+        WHERE parked_at IS NOT NULL AND parked_at < now() - $1 * interval '1 millisecond'
+       RETURNING msg_id, subject`,
+      [this.parkedRetentionMs],
+    );
+    if (rows.length === 0) return;
+    this.purged.inc(rows.length);
+    this.depthReportedAt = 0;
+    this.logger.warn(
+      { count: rows.length, msgIds: rows.slice(0, 20).map((row) => row.msg_id) },
+      'parked deliveries older than SPOOL_PARKED_RETENTION deleted from the spool',
     );
   }
 

@@ -15,6 +15,15 @@ export interface SpoolEntry {
 }
 
 export const SPOOL_TABLE = `"${SCHEMA}".spool`;
+const PARKED_LOCK_KEY = `spool-parked:${SCHEMA}`;
+
+/** Most bytes of parked deliveries kept for one connection (its subjects) and for all. */
+export interface ParkedQuota {
+  /** `gitlab.events.<connectionId>.`: the connection's rows, whatever their kind. */
+  subjectPrefix: string;
+  connectionBytes: number;
+  totalBytes: number;
+}
 
 /** The request path's side of the spool: one INSERT per delivery JetStream could not take. */
 export class SpoolRepository {
@@ -36,12 +45,53 @@ export class SpoolRepository {
        VALUES ($1, $2, $3::jsonb, $4, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END, $5::text)`,
       [entry.subject, entry.msgId, JSON.stringify(entry.headers), entry.body, entry.parkedReason ?? null],
     ) as Promise<unknown>;
+    await this.withinWriteTimeout(insert);
+  }
+
+  /**
+   * Parks a delivery that can never be published as it is, within the quota of parked bytes of its
+   * connection and of the spool as a whole; `false` (nothing written) when it does not fit. The
+   * check and the insert run under one transaction-scoped advisory lock, so that concurrent
+   * deliveries cannot overshoot the quota together (parked rows are rare).
+   */
+  async insertParked(entry: SpoolEntry & { parkedReason: string }, quota: ParkedQuota): Promise<boolean> {
+    if (!this.dataSource.isInitialized) throw new TransientError('the spool database is not connected');
+    const insert = this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [PARKED_LOCK_KEY]);
+      const rows = (await manager.query(
+        `WITH used AS (
+           SELECT coalesce(sum(length(body)) FILTER (WHERE subject LIKE $6::text), 0) AS connection,
+                  coalesce(sum(length(body)), 0) AS total
+             FROM ${SPOOL_TABLE} WHERE parked_at IS NOT NULL)
+         INSERT INTO ${SPOOL_TABLE} (subject, msg_id, headers, body, parked_at, last_error)
+         SELECT $1::text, $2::text, $3::jsonb, $4::bytea, now(), $5::text FROM used
+          WHERE used.connection + length($4::bytea) <= $7::bigint
+            AND used.total + length($4::bytea) <= $8::bigint
+         RETURNING id`,
+        [
+          entry.subject,
+          entry.msgId,
+          JSON.stringify(entry.headers),
+          entry.body,
+          entry.parkedReason,
+          `${quota.subjectPrefix}%`,
+          quota.connectionBytes,
+          quota.totalBytes,
+        ],
+      )) as unknown[];
+      return rows.length > 0;
+    });
+    return this.withinWriteTimeout(insert);
+  }
+
+  private async withinWriteTimeout<T>(write: Promise<T>): Promise<T> {
     const TIMED_OUT = Symbol('timeout');
-    const result = await withTimeout(insert, this.writeTimeoutMs, TIMED_OUT);
+    const result = await withTimeout(write, this.writeTimeoutMs, TIMED_OUT);
     if (result === TIMED_OUT) {
       // It may still commit; the relay then publishes it and JetStream deduplicates by msg id.
-      insert.catch(() => undefined);
+      write.catch(() => undefined);
       throw new TransientError(`the spool write took over ${this.writeTimeoutMs} ms`);
     }
+    return result as T;
   }
 }

@@ -1,11 +1,14 @@
 import 'reflect-metadata';
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+
+import { Webhook } from 'standardwebhooks';
 
 import { contractFixtures } from '@testkase/contracts';
 
 import { DeliveryAuthenticator } from './delivery-authenticator.service';
 import { toCachedVerifier, type CachedVerifier, type WebhookVerifierStore } from './verifier-store.service';
+import { signingKeyOf } from './webhook-signature';
 
 const CONNECTION = '0b3e3f5e-8a43-4c62-9a59-6f0f7f0f2a11';
 const TOKEN = 'the-hook-secret';
@@ -20,7 +23,8 @@ const verifier = (state: 'active' | 'disconnected'): CachedVerifier =>
 
 function storeWith(entries: Record<string, CachedVerifier>, asynchronous = false) {
   const find = jest.fn((id: string) => (asynchronous ? Promise.resolve(entries[id]) : entries[id]));
-  return { store: { find } as unknown as WebhookVerifierStore, find };
+  const recordRefusal = jest.fn();
+  return { store: { find, recordRefusal } as unknown as WebhookVerifierStore, find, recordRefusal };
 }
 
 describe('DeliveryAuthenticator.checkToken', () => {
@@ -98,5 +102,84 @@ describe('toCachedVerifier', () => {
   it('refuses what is not an object', () => {
     expect(toCachedVerifier('active')).toBeUndefined();
     expect(toCachedVerifier(null)).toBeUndefined();
+  });
+});
+
+describe('DeliveryAuthenticator: rotation grace and refused deliveries', () => {
+  const OLD = 'the-old-secret';
+  const rotating = (previousUntil: string): CachedVerifier =>
+    toCachedVerifier({
+      ...contractFixtures.webhookVerifierFixture,
+      connectionId: CONNECTION,
+      secretSha256: createHash('sha256').update(TOKEN).digest('hex'),
+      previousSecretSha256: createHash('sha256').update(OLD).digest('hex'),
+      previousUntil,
+    })!;
+
+  it('admits the previous secret until previousUntil, and only the current one after', () => {
+    const inGrace = rotating(new Date(Date.now() + 60_000).toISOString());
+    const expired = rotating(new Date(Date.now() - 1).toISOString());
+    const grace = storeWith({ [CONNECTION]: inGrace });
+    expect(new DeliveryAuthenticator(grace.store, 300_000).checkToken(CONNECTION, OLD)).toBe(inGrace);
+    expect(new DeliveryAuthenticator(grace.store, 300_000).checkToken(CONNECTION, TOKEN)).toBe(inGrace);
+    const after = storeWith({ [CONNECTION]: expired });
+    expect(new DeliveryAuthenticator(after.store, 300_000).checkToken(CONNECTION, OLD)).toBeUndefined();
+    expect(new DeliveryAuthenticator(after.store, 300_000).checkToken(CONNECTION, TOKEN)).toBe(expired);
+  });
+
+  it('counts a wrong token of a known active connection as refused, never one of an unknown id', () => {
+    const { store, recordRefusal } = storeWith({ [CONNECTION]: verifier('active') });
+    const authenticator = new DeliveryAuthenticator(store, 300_000);
+    void authenticator.checkToken(CONNECTION, 'edited-in-gitlab');
+    void authenticator.checkToken('7f1e3f5e-8a43-4c62-9a59-6f0f7f0f2a11', 'edited-in-gitlab');
+    void authenticator.checkToken(CONNECTION, TOKEN);
+    expect(recordRefusal).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('DeliveryAuthenticator.checkSignature during a rotation', () => {
+  const oldToken = `whsec_${randomBytes(32).toString('base64')}`;
+  const newToken = `whsec_${randomBytes(32).toString('base64')}`;
+  const body = Buffer.from('{"object_kind":"issue"}');
+  const headersSignedWith = (token: string) => {
+    const at = new Date();
+    return {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(token).sign('msg_1', at, body.toString('utf8')),
+    };
+  };
+  const rotated = (previousUntil: number): CachedVerifier => ({
+    ...toCachedVerifier({
+      ...contractFixtures.webhookVerifierFixture,
+      connectionId: CONNECTION,
+      signed: true,
+    })!,
+    previousUntil,
+    previousSigningKey: signingKeyOf(oldToken)!,
+  });
+  const authenticatorFor = () => {
+    const recordRefusal = jest.fn();
+    const store = {
+      signingKey: async () => signingKeyOf(newToken),
+      recordRefusal,
+    } as unknown as WebhookVerifierStore;
+    return { authenticator: new DeliveryAuthenticator(store, 300_000), recordRefusal };
+  };
+
+  it('accepts the key GitLab signed with before the rotation until previousUntil', async () => {
+    const { authenticator, recordRefusal } = authenticatorFor();
+    const inGrace = rotated(Date.now() + 60_000);
+    await expect(authenticator.checkSignature(inGrace, headersSignedWith(newToken), body)).resolves.toBe(
+      'valid',
+    );
+    await expect(authenticator.checkSignature(inGrace, headersSignedWith(oldToken), body)).resolves.toBe(
+      'valid',
+    );
+    const after = rotated(Date.now() - 1);
+    await expect(authenticator.checkSignature(after, headersSignedWith(oldToken), body)).resolves.toBe(
+      'mismatch',
+    );
+    expect(recordRefusal).toHaveBeenCalledTimes(1);
   });
 });

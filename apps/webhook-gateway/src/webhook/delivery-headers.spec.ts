@@ -57,24 +57,42 @@ describe('messageHeaders', () => {
 });
 
 describe('messageIdOf', () => {
-  it('prefers Idempotency-Key, then X-Gitlab-Event-UUID', () => {
-    expect(messageIdOf({ 'idempotency-key': 'k1', 'x-gitlab-event-uuid': 'e1' }, CONNECTION, body)).toBe(
-      'k1',
+  it('prefers Idempotency-Key, then X-Gitlab-Event-UUID, namespaced by connection and kind', () => {
+    expect(
+      messageIdOf({ 'idempotency-key': 'k1', 'x-gitlab-event-uuid': 'e1' }, CONNECTION, 'issue', body),
+    ).toBe(`${CONNECTION}:issue:k1`);
+    const bodyHash = createHash('sha256').update(`${CONNECTION}:`).update(body).digest('hex');
+    expect(messageIdOf({ 'x-gitlab-event-uuid': 'e1' }, CONNECTION, 'note', body)).toBe(
+      `${CONNECTION}:note:e1:${bodyHash.slice(0, 32)}`,
     );
-    expect(messageIdOf({ 'x-gitlab-event-uuid': 'e1' }, CONNECTION, body)).toBe('e1');
+  });
+
+  it('tells apart two deliveries of one kind that share an X-Gitlab-Event-UUID (one GitLab request)', () => {
+    const update = Buffer.from('{"object_kind":"issue","object_attributes":{"action":"update"}}');
+    expect(messageIdOf({ 'x-gitlab-event-uuid': 'e1' }, CONNECTION, 'issue', update)).not.toBe(
+      messageIdOf({ 'x-gitlab-event-uuid': 'e1' }, CONNECTION, 'issue', body),
+    );
+  });
+
+  it('takes the signed webhook-id of a signed hook over the unsigned Idempotency-Key', () => {
+    expect(messageIdOf({ 'idempotency-key': 'forged' }, CONNECTION, 'issue', body, 'w1')).toBe(
+      `${CONNECTION}:issue:w1`,
+    );
   });
 
   it('hashes the connection id and the body when GitLab sent neither (before 14.8)', () => {
     const expected = createHash('sha256').update(`${CONNECTION}:`).update(body).digest('hex');
-    expect(messageIdOf({}, CONNECTION, body)).toBe(`sha256:${expected}`);
-    expect(messageIdOf({}, CONNECTION, body)).toBe(messageIdOf({}, CONNECTION, Buffer.from(body)));
-    expect(messageIdOf({}, '9d4c1a52-6e4b-4d9e-8a43-2f0e4c7d1b20', body)).not.toBe(
-      messageIdOf({}, CONNECTION, body),
+    expect(messageIdOf({}, CONNECTION, 'issue', body)).toBe(`${CONNECTION}:issue:sha256:${expected}`);
+    expect(messageIdOf({}, CONNECTION, 'issue', body)).toBe(
+      messageIdOf({}, CONNECTION, 'issue', Buffer.from(body)),
+    );
+    expect(messageIdOf({}, '9d4c1a52-6e4b-4d9e-8a43-2f0e4c7d1b20', 'issue', body)).not.toBe(
+      messageIdOf({}, CONNECTION, 'issue', body),
     );
   });
 
   it('hashes a key too long to be a message id', () => {
-    const id = messageIdOf({ 'idempotency-key': 'k'.repeat(200) }, CONNECTION, body);
-    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const id = messageIdOf({ 'idempotency-key': 'k'.repeat(200) }, CONNECTION, 'issue', body);
+    expect(id).toMatch(new RegExp(`^${CONNECTION}:issue:sha256:[0-9a-f]{64}$`));
   });
 });

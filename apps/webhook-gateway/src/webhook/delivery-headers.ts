@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-import { HEADERS } from '@testkase/contracts';
+import { HEADERS, type GitlabEventKind } from '@testkase/contracts';
 
 /**
  * The delivery headers GitLab sends (docs/GITLAB.md, "Webhook deliveries") that travel with the event. Never
@@ -47,14 +47,38 @@ export function messageHeaders(
 }
 
 /**
- * JetStream's Nats-Msg-Id for a delivery: `Idempotency-Key` (GitLab 17.4+, the same on retries and
- * "Resend"), else `X-Gitlab-Event-UUID` (14.8+), else a hash of the connection id and the body, so
- * that a resent delivery is stored once within the stream's duplicate window.
+ * JetStream's Nats-Msg-Id for a delivery: `<connectionId>:<kind>:<key>`. The key is the signed
+ * `webhook-id` of a signed hook (`signedId`, only once its signature is checked), else
+ * `Idempotency-Key` (GitLab 17.4+, the same on retries and "Resend"), else `X-Gitlab-Event-UUID`
+ * (14.8+) followed by a hash of the body, else a hash of the connection id and the body, so that
+ * a resent delivery is stored once within the stream's duplicate window.
+ *
+ * JetStream deduplicates across the whole stream, so the key alone is not enough: any caller
+ * holding one connection's secret could pick another connection's keys, and a GitLab request that
+ * carried an `X-Gitlab-Event-UUID` passes it on to every hook it fires, Issue Hooks and Note Hooks
+ * alike (hence the kind, and the body's hash). A signed hook's `Idempotency-Key` is not covered by
+ * the signature, so a replay within the tolerance could evade the dedupe by changing it;
+ * `webhook-id` is signed, and GitLab makes it equal to the `Idempotency-Key` (docs/GITLAB.md,
+ * "Webhook deliveries" and "Signing tokens (Standard Webhooks)").
  */
-export function messageIdOf(request: IncomingHttpHeaders, connectionId: string, body: Buffer): string {
-  const key = single(request[HEADERS.idempotencyKey]) ?? single(request[HEADERS.gitlabEventUuid]);
-  if (key !== undefined && key.length <= MAX_MESSAGE_ID_LENGTH) return key;
-  const hash = createHash('sha256').update(connectionId).update(':');
-  if (key !== undefined) return `sha256:${hash.update(key).digest('hex')}`;
-  return `sha256:${hash.update(body).digest('hex')}`;
+export function messageIdOf(
+  request: IncomingHttpHeaders,
+  connectionId: string,
+  kind: GitlabEventKind,
+  body: Buffer,
+  signedId?: string,
+): string {
+  const namespace = `${connectionId}:${kind}:`;
+  const key =
+    (signedId === undefined ? undefined : single(signedId)) ?? single(request[HEADERS.idempotencyKey]);
+  if (key !== undefined) {
+    if (key.length <= MAX_MESSAGE_ID_LENGTH) return namespace + key;
+    return `${namespace}sha256:${createHash('sha256').update(connectionId).update(':').update(key).digest('hex')}`;
+  }
+  const eventUuid = single(request[HEADERS.gitlabEventUuid]);
+  const bodyHash = createHash('sha256').update(connectionId).update(':').update(body).digest('hex');
+  if (eventUuid !== undefined && eventUuid.length <= MAX_MESSAGE_ID_LENGTH) {
+    return `${namespace}${eventUuid}:${bodyHash.slice(0, 32)}`;
+  }
+  return `${namespace}sha256:${bodyHash}`;
 }

@@ -7,7 +7,7 @@ import {
   type PublishOutcome,
 } from '../messaging/pipelined-publisher.adapter';
 import type { SpoolRelay } from '../spool/spool-relay.service';
-import type { SpoolRepository } from '../spool/spool.repository';
+import type { ParkedQuota, SpoolRepository } from '../spool/spool.repository';
 import type { DeliveryOutcome, GatewayMetrics } from './webhook.metrics';
 
 export interface AuthenticatedDelivery {
@@ -21,8 +21,11 @@ export interface AuthenticatedDelivery {
 
 export type IntakeOutcome = Extract<
   DeliveryOutcome,
-  'published' | 'duplicate' | 'spooled' | 'parked' | 'unavailable'
+  'published' | 'duplicate' | 'spooled' | 'parked' | 'unavailable' | 'over_quota'
 >;
+
+/** Bytes of parked deliveries kept per connection and for all together. */
+export type ParkedLimits = Omit<ParkedQuota, 'subjectPrefix'>;
 
 /**
  * Makes a delivery durable: JetStream first (the answer waits for its ack); when NATS is down or
@@ -38,6 +41,7 @@ export class DeliveryIntakeService {
     private readonly relay: SpoolRelay,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
+    private readonly parkedLimits: ParkedLimits,
   ) {}
 
   accept(delivery: AuthenticatedDelivery, done: (outcome: IntakeOutcome) => void): void {
@@ -68,14 +72,20 @@ export class DeliveryIntakeService {
     const parkedReason =
       failure.reason === 'too_large' ? (failure.detail ?? 'too large for NATS') : undefined;
     const facts = { connectionId: delivery.connectionId, msgId: delivery.msgId, publish: failure.reason };
+    const entry = { subject, msgId: delivery.msgId, headers: delivery.headers, body: delivery.body };
     try {
-      await this.spool.insert({
-        subject,
-        msgId: delivery.msgId,
-        headers: delivery.headers,
-        body: delivery.body,
-        parkedReason,
-      });
+      if (parkedReason === undefined) {
+        await this.spool.insert(entry);
+      } else {
+        const quota = { ...this.parkedLimits, subjectPrefix: subject.slice(0, subject.lastIndexOf('.') + 1) };
+        if (!(await this.spool.insertParked({ ...entry, parkedReason }, quota))) {
+          this.logger.error(
+            { ...facts, bytes: delivery.body.length, ...this.parkedLimits },
+            'delivery is too large for NATS and the parked quota is used up; refused',
+          );
+          return 'over_quota';
+        }
+      }
     } catch (error) {
       this.logger.error({ ...facts, err: error }, 'delivery could be neither published nor spooled');
       return 'unavailable';

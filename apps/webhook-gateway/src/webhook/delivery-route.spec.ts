@@ -32,10 +32,18 @@ describe('routeDelivery', () => {
     expect(routeDelivery(header, Buffer.from('{"object_kind":"x"}'))).toEqual({ use: false, event });
   });
 
-  it('finds object_kind past the scanned prefix by parsing the body', () => {
+  it('finds a top-level object_kind after other keys within the scanned prefix', () => {
+    const padding = 'x\\"}{'.repeat(4_000);
+    const body = Buffer.from(
+      JSON.stringify({ user: { object_kind: 'x', padding }, object_kind: 'work_item' }),
+    );
+    expect(routeDelivery('Issue Hook', body)).toEqual({ use: true, kind: 'work_item', event: 'work_item' });
+  });
+
+  it('never parses beyond the scanned prefix: an object_kind past it routes as an issue', () => {
     const padding = 'x'.repeat(OBJECT_KIND_SCAN_BYTES);
     const body = Buffer.from(JSON.stringify({ padding, object_kind: 'work_item' }));
-    expect(routeDelivery('Issue Hook', body)).toEqual({ use: true, kind: 'work_item', event: 'work_item' });
+    expect(routeDelivery('Issue Hook', body)).toEqual({ use: true, kind: 'issue', event: 'issue' });
   });
 
   it('treats an issue body without object_kind as an issue', () => {
@@ -62,6 +70,12 @@ describe('scanObjectKind', () => {
     ['{"kind":"issue"}', undefined],
     ['{"object_kind": 5}', undefined],
     ['{"object_kind":"unterminated', undefined],
+    ['{"user":{"object_kind":"note"},"labels":[1,{"a":"]"}],"n":-1.5e3,"object_kind":"issue"}', 'issue'],
+    ['{"user":{"id":1}}', undefined],
+    ['{}', undefined],
+    ['{not json}', null],
+    ['{"a" 1}', null],
+    ['["object_kind"]', null],
   ])('reads %j as %s', (text, expected) => {
     expect(scanObjectKind(Buffer.from(text))).toBe(expected);
   });
@@ -84,6 +98,13 @@ describe('looksLikeJsonObject', () => {
     ['   ', false],
   ])('%j → %s', (text, expected) => {
     expect(looksLikeJsonObject(Buffer.from(text))).toBe(expected);
+  });
+
+  it('looks at a bounded number of blanks around the braces', () => {
+    const blanks = ' '.repeat(OBJECT_KIND_SCAN_BYTES + 1);
+    expect(looksLikeJsonObject(Buffer.from(`${blanks}{}`))).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from(`{}${blanks}`))).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from(`${blanks.slice(2)}{}${blanks.slice(2)}`))).toBe(true);
   });
 });
 

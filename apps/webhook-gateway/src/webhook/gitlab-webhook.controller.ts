@@ -17,6 +17,7 @@ import type { DeliveryAuthenticator } from './delivery-authenticator.service';
 import { messageHeaders, messageIdOf } from './delivery-headers';
 import type { DeliveryIntakeService, IntakeOutcome } from './delivery-intake.service';
 import { eventLabelOf, looksLikeJsonObject, routeDelivery } from './delivery-route';
+import type { BudgetReservation, InflightBudget } from './inflight-budget';
 import type { CachedVerifier } from './verifier-store.service';
 import type { GatewayMetrics } from './webhook.metrics';
 
@@ -30,7 +31,15 @@ interface WebhookRoute {
 }
 /** The request property (declared with decorateRequest) that carries the verifier from onRequest. */
 const VERIFIER = 'gitlabWebhookVerifier';
-type WebhookRequest = FastifyRequest<WebhookRoute> & { [VERIFIER]?: CachedVerifier | null };
+/** The body bytes reserved in onRequest ({@link InflightBudget}), released with the answer. */
+const RESERVATION = 'gitlabWebhookReservation';
+/** Set once the handler runs: from then on the answer, not the closed socket, releases the bytes. */
+const HANDLING = 'gitlabWebhookHandling';
+type WebhookRequest = FastifyRequest<WebhookRoute> & {
+  [VERIFIER]?: CachedVerifier | null;
+  [RESERVATION]?: BudgetReservation | null;
+  [HANDLING]?: boolean;
+};
 
 const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
 
@@ -43,6 +52,24 @@ const UNAVAILABLE = errorBody(
   'the delivery cannot be stored now; it was not accepted',
 );
 const NO_SIGNING_KEY = errorBody('SERVICE_UNAVAILABLE', 'the signature of this hook cannot be checked now');
+const CONNECTION_BUSY = errorBody(
+  'SERVICE_UNAVAILABLE',
+  'this connection has too many bytes of deliveries in flight; it was not accepted',
+);
+const GATEWAY_BUSY = errorBody(
+  'SERVICE_UNAVAILABLE',
+  'the gateway has too many bytes of deliveries in flight; it was not accepted',
+);
+const PARKED_QUOTA = errorBody(
+  'SERVICE_UNAVAILABLE',
+  'the delivery is too large for NATS and the quota for parked deliveries is used up; it was not accepted',
+);
+/**
+ * Seconds in `Retry-After` of the answers above. GitLab does not retry; every such answer counts
+ * toward disabling the hook, and a 429 with `Retry-After` may make GitLab back the hook off at once
+ * (docs/GITLAB.md, "Webhook deliveries"), hence 503 for the per-connection limit too.
+ */
+export const RETRY_AFTER_SECONDS = 1;
 
 const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>> = {
   published: { status: 202, body: '{"status":"published"}' },
@@ -50,6 +77,7 @@ const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>>
   spooled: { status: 202, body: '{"status":"spooled"}' },
   parked: { status: 202, body: '{"status":"parked"}' },
   unavailable: { status: 503, body: UNAVAILABLE },
+  over_quota: { status: 503, body: PARKED_QUOTA },
 };
 const IGNORED = '{"status":"ignored"}';
 
@@ -60,6 +88,14 @@ function newTraceparent(): string {
   const traceId = randomUUID().replaceAll('-', '');
   const spanId = randomUUID().replaceAll('-', '').slice(0, 16);
   return `00-${traceId}-${spanId}-00`;
+}
+
+/** The bytes a request's body will take: its Content-Length, or the limit when it has none (chunked). */
+function announcedBytes(headers: IncomingHttpHeaders): number {
+  const length = headers['content-length'];
+  if (typeof length !== 'string' || !/^\d{1,15}$/.test(length)) return MAX_BODY_BYTES;
+  // A body over the limit is refused (413) from the same header before it is read.
+  return Math.min(Number(length), MAX_BODY_BYTES);
 }
 
 /**
@@ -83,12 +119,16 @@ function traceContext(headers: IncomingHttpHeaders): Record<string, string> {
  * bytes GitLab sent. The token is checked in `onRequest`, before a byte of the body is read.
  */
 export class GitlabWebhookController {
+  private refusalLoggedAt = 0;
+  private refusedSinceLog = 0;
+
   constructor(
     private readonly authenticator: DeliveryAuthenticator,
     private readonly intake: DeliveryIntakeService,
     private readonly seen: DeliveriesSeenReporter,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
+    private readonly budget: InflightBudget,
   ) {}
 
   register(fastify: FastifyInstance): void {
@@ -102,6 +142,8 @@ export class GitlabWebhookController {
       );
       // Declared, so that setting it per request keeps the request objects' shape.
       scope.decorateRequest(VERIFIER, null);
+      scope.decorateRequest(RESERVATION, null);
+      scope.decorateRequest(HANDLING, false);
       scope.setErrorHandler((error: FastifyError, request, reply) => this.onError(error, request, reply));
       scope.post<WebhookRoute>(
         WEBHOOK_ROUTE,
@@ -142,11 +184,50 @@ export class GitlabWebhookController {
       return;
     }
     request[VERIFIER] = verifier;
+    // Before a byte of the body is read: its announced size (GitLab sends Content-Length; a chunked
+    // body may be as large as the limit) must fit into the connection's and the gateway's budget.
+    const reservation = this.budget.reserve(verifier.connectionId, announcedBytes(request.headers));
+    if (reservation === 'connection' || reservation === 'overall') {
+      const event = eventLabelOf(request.headers['x-gitlab-event']);
+      this.refusedSinceLog += 1;
+      // At most one line a second: the refusals themselves are counted in the metrics.
+      if (Date.now() - this.refusalLoggedAt >= 1_000) {
+        this.logger.warn(
+          {
+            connectionId: verifier.connectionId,
+            inflightBytes: this.budget.total,
+            limit: reservation,
+            refused: this.refusedSinceLog,
+          },
+          'webhook deliveries refused: too many bytes in flight',
+        );
+        this.refusalLoggedAt = Date.now();
+        this.refusedSinceLog = 0;
+      }
+      void (reservation === 'connection'
+        ? this.answer(reply, event, 'throttled', 503, CONNECTION_BUSY, RETRY_AFTER_SECONDS)
+        : this.answer(reply, event, 'overloaded', 503, GATEWAY_BUSY, RETRY_AFTER_SECONDS));
+      return;
+    }
+    request[RESERVATION] = reservation;
+    this.metrics.inflightBytes.set(this.budget.total);
+    // A body that never arrives (the sender gave up) never reaches the handler.
+    reply.raw.once('close', () => {
+      if (!request[HANDLING]) this.release(request);
+    });
     done();
+  }
+
+  private release(request: FastifyRequest): void {
+    const reservation = (request as WebhookRequest)[RESERVATION];
+    if (!reservation || reservation.released) return;
+    this.budget.release(reservation);
+    this.metrics.inflightBytes.set(this.budget.total);
   }
 
   /** Synchronous up to the publish; the answer is sent from the publish callback (no promises). */
   private readonly handle = (request: WebhookRequest, reply: FastifyReply): void => {
+    request[HANDLING] = true;
     const verifier = request[VERIFIER];
     const body = request.body;
     if (!verifier) {
@@ -170,7 +251,9 @@ export class GitlabWebhookController {
   ): Promise<void> {
     const check = await this.authenticator.checkSignature(verifier, request.headers, body);
     if (check === 'valid') {
-      this.route(request, reply, verifier, body);
+      // A valid signature covers `webhook-id`: it, not the unsigned Idempotency-Key, is the message id.
+      const signedId = request.headers['webhook-id'];
+      this.route(request, reply, verifier, body, typeof signedId === 'string' ? signedId : undefined);
     } else if (check === 'unavailable') {
       this.logger.warn({ connectionId: verifier.connectionId }, 'signing key unavailable; delivery refused');
       this.answer(reply, eventLabelOf(request.headers['x-gitlab-event']), 'unavailable', 503, NO_SIGNING_KEY);
@@ -180,7 +263,13 @@ export class GitlabWebhookController {
     }
   }
 
-  private route(request: WebhookRequest, reply: FastifyReply, verifier: CachedVerifier, body: Buffer): void {
+  private route(
+    request: WebhookRequest,
+    reply: FastifyReply,
+    verifier: CachedVerifier,
+    body: Buffer,
+    signedId?: string,
+  ): void {
     const eventHeader = request.headers['x-gitlab-event'];
     if (typeof eventHeader !== 'string') {
       this.answer(reply, 'none', 'rejected', 400, NO_EVENT);
@@ -201,13 +290,14 @@ export class GitlabWebhookController {
       {
         connectionId: verifier.connectionId,
         kind: route.kind,
-        msgId: messageIdOf(headers, verifier.connectionId, body),
+        msgId: messageIdOf(headers, verifier.connectionId, route.kind, body, signedId),
         headers: messageHeaders(headers, new Date().toISOString(), traceContext(headers)),
         body,
       },
       (outcome) => {
         const answer = ANSWERS[outcome];
-        this.answer(reply, route.event, outcome, answer.status, answer.body);
+        const retryAfter = outcome === 'over_quota' ? RETRY_AFTER_SECONDS : undefined;
+        this.answer(reply, route.event, outcome, answer.status, answer.body, retryAfter);
       },
     );
   }
@@ -218,8 +308,12 @@ export class GitlabWebhookController {
     outcome: Parameters<GatewayMetrics['count']>[1],
     status: number,
     body: string,
+    retryAfterSeconds?: number,
   ): FastifyReply {
     this.metrics.count(event, outcome);
+    // Answered: the body is no longer held (the intake is done with it).
+    this.release(reply.request);
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     return reply.code(status).type('application/json').send(body);
   }
 

@@ -21,10 +21,22 @@ export interface CachedVerifier {
   readonly active: boolean;
   /** sha256 of the hook's secret token, as bytes for timingSafeEqual. */
   readonly secretHash: Buffer;
+  /** sha256 of the secret before a rotation, accepted until `previousUntil` (epoch ms). */
+  readonly previousSecretHash?: Buffer;
+  readonly previousUntil?: number;
   readonly signed: boolean;
   readonly updatedAt: string;
   /** HMAC key of a signed hook, fetched from connection-service on the first signed delivery. */
   signingKey?: Buffer;
+  /** The key before a rotation, kept from the entry it replaced; accepted until `previousUntil`. */
+  previousSigningKey?: Buffer;
+}
+
+/** Refused deliveries of one known connection since the last report. */
+export interface RefusalTally {
+  count: number;
+  firstRefusedAt: number;
+  lastRefusedAt: number;
 }
 
 export interface VerifierStoreSettings {
@@ -32,8 +44,14 @@ export interface VerifierStoreSettings {
   unknownTtlMs: number;
 }
 
-/** Lookups to connection-service in flight at once; beyond that a miss is answered as unknown. */
+/**
+ * Lookups to connection-service in flight at once. Beyond that a miss waits for the bucket's watch
+ * instead (up to the lookup timeout), so that random ids filling the slots cannot refuse a new
+ * connection: connection-service writes its entry before the hook exists.
+ */
 const MAX_CONCURRENT_LOOKUPS = 32;
+/** Ids waiting for the watch at once; beyond that a miss is answered as unknown. */
+const MAX_WAITING_FOR_WATCH = 1_000;
 /** Bound on remembered unknown ids, so that a caller spraying random ids cannot grow memory. */
 const MAX_REMEMBERED_UNKNOWN = 10_000;
 
@@ -45,6 +63,12 @@ export function toCachedVerifier(value: unknown): CachedVerifier | undefined {
     connectionId: verifier.connectionId,
     active: verifier.state === 'active',
     secretHash: Buffer.from(verifier.secretSha256, 'hex'),
+    ...(verifier.previousSecretSha256 && verifier.previousUntil
+      ? {
+          previousSecretHash: Buffer.from(verifier.previousSecretSha256, 'hex'),
+          previousUntil: Date.parse(verifier.previousUntil),
+        }
+      : {}),
     signed: verifier.signed,
     updatedAt: verifier.updatedAt,
   };
@@ -61,7 +85,13 @@ export function toCachedVerifier(value: unknown): CachedVerifier | undefined {
 export class WebhookVerifierStore {
   private readonly verifiers = new Map<string, CachedVerifier>();
   private readonly unknownUntil = new Map<string, number>();
+  /** Only connections in `verifiers` are counted, so this is bounded by the known connections. */
+  private refusals = new Map<string, RefusalTally>();
   private readonly lookups = new Map<string, Promise<CachedVerifier | undefined>>();
+  private readonly arrivals = new Map<
+    string,
+    { promise: Promise<CachedVerifier | undefined>; settle: (verifier: CachedVerifier | undefined) => void }
+  >();
   private readonly keyFetches = new Map<
     string,
     { verifier: CachedVerifier; key: Promise<Buffer | undefined> }
@@ -88,6 +118,7 @@ export class WebhookVerifierStore {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.stop();
+    for (const { settle } of [...this.arrivals.values()]) settle(undefined);
     await this.snapshot?.flush();
   }
 
@@ -132,6 +163,42 @@ export class WebhookVerifierStore {
   }
 
   /**
+   * Counts a refused delivery (wrong token or signature) of a connection this store holds as active:
+   * GitLab may hold another secret than ours. Unknown ids are never counted.
+   */
+  recordRefusal(verifier: CachedVerifier): void {
+    if (!verifier.active || this.verifiers.get(verifier.connectionId) !== verifier) return;
+    const now = Date.now();
+    const tally = this.refusals.get(verifier.connectionId);
+    if (tally) {
+      tally.count += 1;
+      tally.lastRefusedAt = now;
+    } else {
+      this.refusals.set(verifier.connectionId, { count: 1, firstRefusedAt: now, lastRefusedAt: now });
+    }
+  }
+
+  /** The refusals counted since the last call (for `integration.webhook.deliveries_refused`). */
+  takeRefusals(): Map<string, RefusalTally> {
+    const taken = this.refusals;
+    this.refusals = new Map();
+    return taken;
+  }
+
+  /** Gives back refusals that could not be reported, to be added to the next report. */
+  returnRefusals(connectionId: string, tally: RefusalTally): void {
+    if (!this.verifiers.has(connectionId)) return;
+    const current = this.refusals.get(connectionId);
+    if (!current) {
+      this.refusals.set(connectionId, tally);
+      return;
+    }
+    current.count += tally.count;
+    current.firstRefusedAt = Math.min(current.firstRefusedAt, tally.firstRefusedAt);
+    current.lastRefusedAt = Math.max(current.lastRefusedAt, tally.lastRefusedAt);
+  }
+
+  /**
    * The HMAC key of a signed hook; asks connection-service when it is not in memory. connection-service
    * announces a signed hook only once its key is committed, so an answer to a question asked after
    * this verifier arrived carries that key (or a newer one) and is kept with this verifier.
@@ -160,10 +227,30 @@ export class WebhookVerifierStore {
   private lookup(connectionId: string): Promise<CachedVerifier | undefined> {
     const running = this.lookups.get(connectionId);
     if (running) return running;
-    if (this.lookups.size >= MAX_CONCURRENT_LOOKUPS) return Promise.resolve(undefined);
+    if (this.lookups.size >= MAX_CONCURRENT_LOOKUPS) return this.arrival(connectionId);
     const lookup = this.request(connectionId).finally(() => this.lookups.delete(connectionId));
     this.lookups.set(connectionId, lookup);
     return lookup;
+  }
+
+  /** Resolves when the watch delivers the connection's entry, or with undefined after the lookup timeout. */
+  private arrival(connectionId: string): Promise<CachedVerifier | undefined> {
+    const waiting = this.arrivals.get(connectionId);
+    if (waiting) return waiting.promise;
+    if (this.stopped || !this.nats.isConnected || this.arrivals.size >= MAX_WAITING_FOR_WATCH) {
+      return Promise.resolve(undefined);
+    }
+    let settle!: (verifier: CachedVerifier | undefined) => void;
+    const promise = new Promise<CachedVerifier | undefined>((resolve) => {
+      const timer = setTimeout(() => settle(undefined), this.settings.lookupTimeoutMs);
+      settle = (verifier) => {
+        clearTimeout(timer);
+        if (this.arrivals.get(connectionId)?.promise === promise) this.arrivals.delete(connectionId);
+        resolve(verifier);
+      };
+    });
+    this.arrivals.set(connectionId, { promise, settle });
+    return promise;
   }
 
   /** One rpc.connection.webhook_verifier request; undefined when NATS or connection-service cannot answer. */
@@ -218,6 +305,7 @@ export class WebhookVerifierStore {
   private apply(entry: KvEntry): void {
     if (entry.operation !== 'PUT') {
       this.verifiers.delete(entry.key);
+      this.refusals.delete(entry.key);
       this.snapshot?.remove(entry.key);
       return;
     }
@@ -240,8 +328,17 @@ export class WebhookVerifierStore {
     if (previous?.signingKey && verifier.signed && previous.updatedAt === verifier.updatedAt) {
       verifier.signingKey = previous.signingKey;
     }
+    // A rotation: the key GitLab signed with before it stays accepted with the previous secret.
+    if (previous && verifier.previousSecretHash) {
+      if (previous.signingKey && previous.secretHash.equals(verifier.previousSecretHash)) {
+        verifier.previousSigningKey = previous.signingKey;
+      } else if (previous.previousSecretHash?.equals(verifier.previousSecretHash)) {
+        verifier.previousSigningKey = previous.previousSigningKey;
+      }
+    }
     this.verifiers.set(entry.key, verifier);
     this.unknownUntil.delete(entry.key);
+    this.arrivals.get(entry.key)?.settle(verifier);
     if (previous?.updatedAt !== verifier.updatedAt) this.snapshot?.save(entry.key, parsed);
   }
 

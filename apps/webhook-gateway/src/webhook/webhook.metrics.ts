@@ -1,4 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 
 import type { MetricsRegistry } from '@testkase/platform';
 
@@ -6,14 +6,27 @@ import type { MetricsRegistry } from '@testkase/platform';
  * What became of a delivery: `published` (JetStream acknowledged), `duplicate` (acknowledged as a
  * resend of a stored message), `spooled` (written to Postgres because JetStream could not take it),
  * `parked` (spooled but too large for NATS), `ignored` (an event type the system does not use),
- * `unauthorized`, `rejected` (bad body, content type or size) and `unavailable` (503).
+ * `unauthorized`, `rejected` (bad body, content type or size), `unavailable` (503), `throttled`
+ * (503: its connection has too many bytes in flight), `overloaded` (503: the gateway has) and
+ * `over_quota` (503: too large for NATS, and the parked deliveries' quota is used up).
  */
 export type DeliveryOutcome =
-  'published' | 'duplicate' | 'spooled' | 'parked' | 'ignored' | 'unauthorized' | 'rejected' | 'unavailable';
+  | 'published'
+  | 'duplicate'
+  | 'spooled'
+  | 'parked'
+  | 'ignored'
+  | 'unauthorized'
+  | 'rejected'
+  | 'unavailable'
+  | 'throttled'
+  | 'overloaded'
+  | 'over_quota';
 
 export class GatewayMetrics {
   readonly deliveries: Counter<'event' | 'outcome'>;
   readonly ackLatency: Histogram;
+  readonly inflightBytes: Gauge;
 
   constructor(metrics: MetricsRegistry) {
     this.deliveries = metrics.counter(
@@ -26,6 +39,10 @@ export class GatewayMetrics {
       'From publishing a delivery to JetStream to its ack',
       [],
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
+    this.inflightBytes = metrics.gauge(
+      'gateway_inflight_bytes',
+      'Bytes of webhook bodies being received, published or spooled (all connections)',
     );
   }
 

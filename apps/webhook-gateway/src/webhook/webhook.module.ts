@@ -25,6 +25,7 @@ import { DeliveriesSeenReporter } from './deliveries-seen.service';
 import { DeliveryAuthenticator } from './delivery-authenticator.service';
 import { DeliveryIntakeService } from './delivery-intake.service';
 import { GitlabWebhookController } from './gitlab-webhook.controller';
+import { InflightBudget } from './inflight-budget';
 import { VerifierSnapshot } from './verifier-snapshot';
 import { WebhookVerifierStore } from './verifier-store.service';
 import { GatewayMetrics } from './webhook.metrics';
@@ -120,6 +121,7 @@ export class WebhookModule {
                 databaseUrl: config.DATABASE_URL,
                 batchSize: config.SPOOL_BATCH_SIZE,
                 pollIntervalMs: config.SPOOL_POLL_INTERVAL,
+                parkedRetentionMs: config.SPOOL_PARKED_RETENTION,
               },
               publisher,
               nats,
@@ -137,7 +139,11 @@ export class WebhookModule {
             relay: SpoolRelay,
             metrics: GatewayMetrics,
             logger: Logger,
-          ) => new DeliveryIntakeService(nats, publisher, spool, relay, metrics, logger),
+          ) =>
+            new DeliveryIntakeService(nats, publisher, spool, relay, metrics, logger, {
+              connectionBytes: config.SPOOL_PARKED_MAX_BYTES_PER_CONNECTION,
+              totalBytes: config.SPOOL_PARKED_MAX_BYTES,
+            }),
           inject: [
             NatsClient,
             PipelinedJetStreamPublisher,
@@ -149,9 +155,14 @@ export class WebhookModule {
         },
         {
           provide: DeliveriesSeenReporter,
-          useFactory: (nats: NatsClient, publisher: EventPublisher, logger: Logger) =>
-            new DeliveriesSeenReporter(nats, publisher, config.DELIVERIES_SEEN_INTERVAL, logger),
-          inject: [NatsClient, EventPublisher, LOGGER],
+          useFactory: (
+            nats: NatsClient,
+            publisher: EventPublisher,
+            logger: Logger,
+            verifiers: WebhookVerifierStore,
+          ) =>
+            new DeliveriesSeenReporter(nats, publisher, config.DELIVERIES_SEEN_INTERVAL, logger, verifiers),
+          inject: [NatsClient, EventPublisher, LOGGER, WebhookVerifierStore],
         },
         {
           provide: GitlabWebhookController,
@@ -161,7 +172,15 @@ export class WebhookModule {
             seen: DeliveriesSeenReporter,
             metrics: GatewayMetrics,
             logger: Logger,
-          ) => new GitlabWebhookController(authenticator, intake, seen, metrics, logger),
+          ) =>
+            new GitlabWebhookController(
+              authenticator,
+              intake,
+              seen,
+              metrics,
+              logger,
+              new InflightBudget(config.WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION, config.WEBHOOK_INFLIGHT_BYTES),
+            ),
           inject: [
             DeliveryAuthenticator,
             DeliveryIntakeService,

@@ -4,9 +4,11 @@ import { ConnectionAuthFailed, type ConnectionCredentials } from '@testkase/cont
 import {
   createGitlabClient,
   GITLAB_COM_RATE_LIMITS,
+  processLimiterRegistry,
   SELF_MANAGED_RATE_LIMITS,
   snapshotFromRestIssue,
   type GitlabClient,
+  type GitlabLimiterRegistry,
   type GitlabRateLimits,
   type IssueSnapshot,
   type RateLimitRule,
@@ -74,6 +76,11 @@ export class GitlabAccess {
     private readonly outbox: Outbox,
     private readonly config: GitlabConsumerConfig,
     private readonly logger: Logger,
+    /**
+     * The token budgets; the kit module gives one shared by the service's replicas
+     * (PostgresLimiterStore). A client's budget is released when it is closed (forget, close).
+     */
+    private readonly limiterRegistry: GitlabLimiterRegistry = processLimiterRegistry,
   ) {}
 
   /**
@@ -107,6 +114,7 @@ export class GitlabAccess {
       }),
       timeoutMs: this.config.GITLAB_REQUEST_TIMEOUT,
       logger: this.logger.child({ component: 'gitlab', connectionId }),
+      limiterRegistry: this.limiterRegistry,
     });
     this.clients.set(connectionId, { client, tokenHash });
     return { client, credentials };

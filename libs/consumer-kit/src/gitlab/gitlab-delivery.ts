@@ -6,7 +6,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** One GitLab webhook delivery as the gateway published it on `gitlab.events.<connectionId>.<kind>`. */
 export interface GitlabDelivery {
   readonly connectionId: string;
-  /** The message id: the delivery's Idempotency-Key (else X-Gitlab-Event-UUID), the inbox key. */
+  /** The message id (`<connectionId>:<kind>:<key>`, apps/webhook-gateway/README.md), the inbox key. */
   readonly eventId: string;
   /** The webhook body, parsed as JSON, not yet checked. */
   readonly body: unknown;

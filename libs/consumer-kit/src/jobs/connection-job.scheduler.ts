@@ -33,6 +33,9 @@ export interface SchedulerSettings {
   readonly lockNamespace: number;
 }
 
+/** How long a connection whose lease another replica holds is left alone. */
+const HELD_ELSEWHERE_MS = 1_000;
+
 /**
  * Runs per-connection jobs on every replica: each looks for due work every tick, and a job runs only
  * where its connection's {@link JobLease} could be taken, so each runs once across all replicas. A
@@ -43,6 +46,12 @@ export interface SchedulerSettings {
 export class ConnectionJobScheduler<Job extends string> {
   private readonly running = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, { until: number; failures: number }>();
+  /**
+   * Connections whose lease another replica held when this one tried, until when they are left
+   * alone: else a replica whose slots are all spent on such jobs every tick never reaches the due
+   * jobs no one runs (with SYNC_JOB_CONCURRENCY=1, one held connection starves all the others).
+   */
+  private readonly heldElsewhere = new Map<string, number>();
   private readonly abort = new AbortController();
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -85,10 +94,13 @@ export class ConnectionJobScheduler<Job extends string> {
       if (this.dataSource.isInitialized && this.running.size < this.settings.concurrency) {
         const due = await this.jobs.due(this.dataSource.manager);
         const now = Date.now();
+        for (const [connectionId, until] of this.heldElsewhere)
+          if (until <= now) this.heldElsewhere.delete(connectionId);
         for (const job of due) {
           if (this.running.size >= this.settings.concurrency) break;
           const { connectionId } = job;
           if (this.running.has(connectionId) || (this.backoff.get(connectionId)?.until ?? 0) > now) continue;
+          if (this.heldElsewhere.has(connectionId)) continue;
           const run = this.runJob(connectionId).finally(() => {
             this.running.delete(connectionId);
             this.wake();
@@ -109,7 +121,11 @@ export class ConnectionJobScheduler<Job extends string> {
     let job: DueJob<Job> | undefined;
     try {
       lease = await JobLease.tryAcquire(this.dataSource, this.settings.lockNamespace, connectionId);
-      if (!lease) return; // another replica runs it
+      if (!lease) {
+        // Another replica runs it: look at other due jobs for a while.
+        this.heldElsewhere.set(connectionId, Date.now() + Math.max(HELD_ELSEWHERE_MS, this.settings.tickMs));
+        return;
+      }
       // Under the lease: another replica may have just done it.
       job = (await lease.transaction((tx) => this.jobs.due(tx, connectionId)))[0];
       if (!job) return;

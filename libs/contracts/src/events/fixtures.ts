@@ -28,7 +28,7 @@ import type {
   RequirementUpsertedV1,
   RequirementV1,
 } from './requirement/requirement.events';
-import type { DeliveriesSeenV1, WebhookVerifierV1 } from './webhook/webhook.contracts';
+import type { DeliveriesRefusedV1, DeliveriesSeenV1, WebhookVerifierV1 } from './webhook/webhook.contracts';
 
 /** Example payloads: documentation for consumers and the input of the contract spec. */
 const connectionId = '0b6a3f5e-8a51-4e5b-9b0e-5f7e0d6f1c11';
@@ -190,6 +190,19 @@ export const webhookVerifierFixture: WebhookVerifierV1 = {
 };
 
 export const deliveriesSeenFixture: DeliveriesSeenV1 = { connectionId, lastDeliveryAt: at, count: 12 };
+
+export const deliveriesRefusedFixture: DeliveriesRefusedV1 = {
+  connectionId,
+  firstRefusedAt: at,
+  lastRefusedAt: at,
+  count: 3,
+};
+
+export const webhookVerifierRotatingFixture: WebhookVerifierV1 = {
+  ...webhookVerifierFixture,
+  previousSecretSha256: 'b'.repeat(64),
+  previousUntil: at,
+};
 
 export const defectFixture: DefectV1 = {
   projectId: 'demo',

@@ -51,6 +51,7 @@ import {
   type UrlPolicy,
 } from './ssrf/url-policy';
 import { GitlabApi, type Body, type Query } from './transport/gitlab-api';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './transport/guarded-fetch';
 import { paginate } from './transport/link-pagination';
 import { createRequestHandler, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transport/request-handler';
 
@@ -68,6 +69,11 @@ export interface GitlabClientOptions {
   readonly limits?: GitlabRateLimits;
   /** Per attempt (connect, redirects and body included); default 15 s. */
   readonly timeoutMs?: number;
+  /**
+   * Largest response body read (bytes); a bigger one aborts the transfer and fails the call with
+   * GITLAB_RESPONSE_TOO_LARGE (permanent, not retried). Default 20 MiB.
+   */
+  readonly maxResponseBytes?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly logger?: GitlabLogger;
   /** Default: the per-process registry, so every client of a token shares its budget. */
@@ -173,7 +179,10 @@ export interface GitlabClient {
       options?: PageOptions,
     ): AsyncIterable<GitlabPage<GitlabHookEvent>>;
   };
-  /** Closes this client's connections (idle ones also close on their own after a few seconds). */
+  /**
+   * Closes this client's connections (idle ones also close on their own after a few seconds) and
+   * releases its hold on the token's limiter, which the registry then drops once it is idle.
+   */
   close(): Promise<void>;
 }
 
@@ -248,6 +257,12 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
   const instanceUrl = normaliseInstanceUrl(options.instanceUrl);
   if (options.token.trim() === '') throw new ValidationError('GitLab token is empty', { field: 'token' });
   if (options.caCertificate !== undefined) assertPem(options.caCertificate);
+  if (
+    options.maxResponseBytes !== undefined &&
+    !(Number.isSafeInteger(options.maxResponseBytes) && options.maxResponseBytes > 0)
+  ) {
+    throw new ValidationError('maxResponseBytes must be a positive integer', { field: 'maxResponseBytes' });
+  }
 
   const resolver = options.resolver ?? systemResolver;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -258,11 +273,13 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
     caCertificate: options.caCertificate,
     connectTimeoutMs: timeoutMs,
   });
-  const limiter = (options.limiterRegistry ?? processLimiterRegistry).forToken(
+  const lease = (options.limiterRegistry ?? processLimiterRegistry).lease(
     instanceUrl,
     options.token,
     options.limits ?? GITLAB_COM_RATE_LIMITS,
   );
+  const { limiter } = lease;
+  let closing: Promise<void> | undefined;
 
   let instanceCheck: Promise<void> | undefined;
   const ensureInstanceAllowed = (): Promise<void> =>
@@ -277,7 +294,13 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
   const handler = createRequestHandler({
     apiBase,
     limiter,
-    fetch: { dispatcher, policy: options.policy, resolver, timeoutMs },
+    fetch: {
+      dispatcher,
+      policy: options.policy,
+      resolver,
+      timeoutMs,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    },
     retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     logger: options.logger ?? silentLogger,
     secret: options.token,
@@ -432,6 +455,9 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
           pageOptions,
         ),
     },
-    close: () => dispatcher.close(),
+    close: () => {
+      lease.release();
+      return (closing ??= dispatcher.close());
+    },
   };
 }

@@ -1,17 +1,21 @@
 import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
   IsBoolean,
   IsIn,
   IsInt,
-  IsNotEmpty,
   IsOptional,
   IsString,
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
+  ValidateIf,
 } from 'class-validator';
 
-import { ToBoolean, ToDurationMs, ToInteger, ToList } from './config-decorators';
+import { IsTrustProxy, ToBoolean, ToDurationMs, ToInteger, ToList, ToTrustProxy } from './config-decorators';
+import { IsPemFile } from './file-validators';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -35,8 +39,43 @@ export class HttpAppConfig {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string = undefined;
 }
 
+/** HTTP apps started by the platform's bootstrap (startHttpApp): what they expose, whom they trust. */
+export class ExposedHttpAppConfig extends HttpAppConfig {
+  /** `production` (the container image sets it) turns `/docs` off unless API_DOCS says otherwise. */
+  @IsOptional()
+  @Matches(/^[a-z]{1,32}$/, { message: 'must be a lower-case word such as production or development' })
+  NODE_ENV?: string = undefined;
+
+  /** Serve the OpenAPI page at `/docs` (and `/docs/json`). Default: on, off when NODE_ENV=production. */
+  @IsOptional()
+  @IsBoolean()
+  @ToBoolean()
+  API_DOCS?: boolean = undefined;
+
+  /**
+   * Whom to believe `X-Forwarded-For` / `-Proto` / `-Host` from: `false` (default: nobody, the
+   * client is the TCP peer), `true` (anyone: only behind a proxy that overwrites them), a number of
+   * proxy hops, or a comma-separated list of proxy addresses and CIDRs (`loopback`, `linklocal`,
+   * `uniquelocal` also allowed).
+   */
+  @IsTrustProxy()
+  @ToTrustProxy()
+  TRUST_PROXY: TrustProxy = false;
+}
+
+/** Fastify's `trustProxy` (docs/ARCHITECTURE.md, "Configuration added"). */
+export type TrustProxy = boolean | number | string[];
+
+/** What an HTTP app exposes, from its config (HttpAppSettings). */
+export const httpExposureOf = (
+  config: Pick<ExposedHttpAppConfig, 'API_DOCS' | 'NODE_ENV' | 'TRUST_PROXY'>,
+): { apiDocs: boolean; trustProxy: TrustProxy } => ({
+  apiDocs: config.API_DOCS ?? config.NODE_ENV !== 'production',
+  trustProxy: config.TRUST_PROXY,
+});
+
 /** Apps with a database and NATS. */
-export class ServiceConfig extends HttpAppConfig {
+export class ServiceConfig extends ExposedHttpAppConfig {
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/testkase_gitlab';
 
@@ -77,10 +116,31 @@ export class CoreServiceConfig extends ServiceConfig {
   @ToInteger()
   GRPC_PORT: number = 5000;
 
-  /** Bearer token TestKase core presents on the HTTP and gRPC APIs. Required. */
-  @IsNotEmpty({ message: 'is required (the bearer token TestKase core uses)' })
-  @IsString()
-  CORE_API_TOKEN: string = '';
+  /**
+   * Bearer tokens TestKase core may present on the HTTP and gRPC APIs, comma-separated; any of them
+   * is accepted, so that a new token is rolled out before the old one is removed (rotation without
+   * downtime). Required. Problems are reported without the value.
+   */
+  @MaxLength(512, { each: true, message: 'has a token longer than 512 characters' })
+  @Matches(/^[\x21-\x7e]+$/, {
+    each: true,
+    message: 'must be tokens of printable ASCII without spaces, separated by commas',
+  })
+  @ArrayMaxSize(8, { message: 'must list at most 8 tokens' })
+  @ArrayNotEmpty({ message: 'is required (the bearer token TestKase core uses; a list while rotating)' })
+  @ToList()
+  CORE_API_TOKEN: string[] = [];
+
+  /** gRPC serves TLS with this PEM certificate (chain) and key; both or neither (plaintext). */
+  @IsPemFile('certificate')
+  @IsString({ message: 'must be set together with GRPC_TLS_KEY_FILE' })
+  @ValidateIf((config: CoreServiceConfig) => Boolean(config.GRPC_TLS_CERT_FILE || config.GRPC_TLS_KEY_FILE))
+  GRPC_TLS_CERT_FILE?: string = undefined;
+
+  @IsPemFile('private key')
+  @IsString({ message: 'must be set together with GRPC_TLS_CERT_FILE' })
+  @ValidateIf((config: CoreServiceConfig) => Boolean(config.GRPC_TLS_CERT_FILE || config.GRPC_TLS_KEY_FILE))
+  GRPC_TLS_KEY_FILE?: string = undefined;
 
   /** Self-hosted GitLab hosts that may resolve to private addresses (exact or `*.example.com`). */
   @IsString({ each: true })
@@ -99,3 +159,11 @@ export class CoreServiceConfig extends ServiceConfig {
   @ToDurationMs()
   GITLAB_REQUEST_TIMEOUT: number = 15_000;
 }
+
+/** The TLS files of the gRPC server, if configured (HttpAppSettings.grpc.tls). */
+export const grpcTlsOf = (
+  config: Pick<CoreServiceConfig, 'GRPC_TLS_CERT_FILE' | 'GRPC_TLS_KEY_FILE'>,
+): { certFile: string; keyFile: string } | undefined =>
+  config.GRPC_TLS_CERT_FILE && config.GRPC_TLS_KEY_FILE
+    ? { certFile: config.GRPC_TLS_CERT_FILE, keyFile: config.GRPC_TLS_KEY_FILE }
+    : undefined;

@@ -53,3 +53,53 @@ export abstract class MessagingTablesMigrationV1 implements MigrationInterface {
     for (const sql of messagingTablesV1Down(this.schema)) await runner.query(sql);
   }
 }
+
+/**
+ * Version 2 of the outbox: a row the relay cannot publish (over the server's `max_payload`, or failing
+ * while later rows go through) is parked with its reason instead of holding up every later event;
+ * `attempts` and `last_error` say how often and why it failed. The relay reads unpublished rows that
+ * are not parked; {@link replayParkedOutboxRows} (libs/platform/src/messaging/outbox-admin.ts) gives
+ * parked rows back to it.
+ */
+export function messagingTablesV2Up(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [
+    `ALTER TABLE ${s}.outbox
+       ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+       ADD COLUMN last_error text,
+       ADD COLUMN parked_at timestamptz,
+       ADD COLUMN park_reason text`,
+    `DROP INDEX ${s}.outbox_unpublished_idx`,
+    `CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (id) WHERE published_at IS NULL AND parked_at IS NULL`,
+    `CREATE INDEX outbox_parked_idx ON ${s}.outbox (id) WHERE parked_at IS NOT NULL AND published_at IS NULL`,
+  ];
+}
+
+export function messagingTablesV2Down(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [
+    `DROP INDEX ${s}.outbox_parked_idx`,
+    `DROP INDEX ${s}.outbox_unpublished_idx`,
+    `CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (id) WHERE published_at IS NULL`,
+    `ALTER TABLE ${s}.outbox DROP COLUMN attempts, DROP COLUMN last_error, DROP COLUMN parked_at,
+       DROP COLUMN park_reason`,
+  ];
+}
+
+/**
+ * The outbox's parking columns, in every service after its {@link MessagingTablesMigrationV1}:
+ * `class ParkOutboxRows<ts> extends MessagingTablesMigrationV2 { constructor() { super(SCHEMA); } }`.
+ */
+export abstract class MessagingTablesMigrationV2 implements MigrationInterface {
+  abstract readonly name: string;
+
+  protected constructor(private readonly schema: string) {}
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV2Up(this.schema)) await runner.query(sql);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV2Down(this.schema)) await runner.query(sql);
+  }
+}

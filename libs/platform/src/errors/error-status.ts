@@ -35,6 +35,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'INTERNAL':
       return 500;
     case 'INSTANCE_UNREACHABLE':
+    case 'GITLAB_RESPONSE_TOO_LARGE':
       return 502;
     case 'GITLAB_UNAVAILABLE':
     case 'SERVICE_UNAVAILABLE':

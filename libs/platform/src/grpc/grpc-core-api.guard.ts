@@ -1,20 +1,22 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 
-import { AppError, constantTimeEqual } from '@testkase/util';
+import { AppError } from '@testkase/util';
 
-import { CORE_API_TOKEN } from '../http/core-api.guard';
+import { CORE_API_TOKEN, presentsCoreToken } from '../http/core-api.guard';
 
-/** gRPC calls from TestKase core carry `authorization: Bearer $CORE_API_TOKEN` in their metadata. */
+/**
+ * gRPC calls from TestKase core carry `authorization: Bearer $CORE_API_TOKEN` in their metadata (any
+ * token of the list).
+ */
 @Injectable()
 export class GrpcCoreApiGuard implements CanActivate {
-  constructor(@Inject(CORE_API_TOKEN) private readonly token: string) {}
+  constructor(@Inject(CORE_API_TOKEN) private readonly tokens: readonly string[]) {}
 
   canActivate(context: ExecutionContext): boolean {
     const metadata = context.switchToRpc().getContext<Metadata>();
     const header = String(metadata?.get?.('authorization')?.[0] ?? '');
-    const presented = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
-    if (!this.token || !constantTimeEqual(presented, this.token)) {
+    if (!presentsCoreToken(header, this.tokens)) {
       throw new AppError(
         'UNAUTHENTICATED',
         'A valid core API token is required (metadata authorization: Bearer …)',

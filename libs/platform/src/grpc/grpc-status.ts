@@ -29,6 +29,7 @@ export function grpcStatusOf(code: ErrorCode): GrpcStatus {
     case 'LABEL_CREATION_FORBIDDEN':
     case 'GITLAB_REJECTED':
     case 'GITLAB_NOT_FOUND':
+    case 'GITLAB_RESPONSE_TOO_LARGE':
       return GrpcStatus.FAILED_PRECONDITION;
     case 'PAYLOAD_TOO_LARGE':
     case 'RATE_LIMITED':

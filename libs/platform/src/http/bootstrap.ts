@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
+import { ServerCredentials } from '@grpc/grpc-js';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -29,17 +31,27 @@ export interface HttpAppSettings {
   maxParamLength?: number;
   /** Register raw Fastify routes or hooks before the app starts listening. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  /** Serve OpenAPI at /docs (API_DOCS; httpExposureOf). Default true. */
+  apiDocs?: boolean;
+  /** Fastify's trustProxy (TRUST_PROXY; httpExposureOf). Default false: the client is the TCP peer. */
+  trustProxy?: boolean | number | string[];
   /** Upper bound for the graceful shutdown; the process exits 1 if it is exceeded. */
   shutdownTimeoutMs?: number;
   /** Also serve gRPC (the same operations as the HTTP API) from these proto files. */
-  grpc?: { port: number; package: string | string[]; protoPath: string | string[] };
+  grpc?: {
+    port: number;
+    package: string | string[];
+    protoPath: string | string[];
+    /** Serve TLS with these PEM files (GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE); plaintext without. */
+    tls?: { certFile: string; keyFile: string };
+  };
 }
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
 /**
  * Creates, configures and starts an app on Fastify: JSON logs with correlation ids, request
- * metrics, validation, the one error filter, OpenAPI at /docs, and a graceful shutdown on
+ * metrics, validation, the one error filter, OpenAPI at /docs (unless turned off), and a graceful shutdown on
  * SIGTERM/SIGINT that exits 0 once everything is closed.
  */
 export async function startHttpApp(
@@ -49,7 +61,7 @@ export async function startHttpApp(
   const adapter = new FastifyAdapter({
     bodyLimit: settings.bodyLimit ?? 1024 * 1024,
     routerOptions: { maxParamLength: settings.maxParamLength ?? 100 },
-    trustProxy: true,
+    trustProxy: settings.trustProxy ?? false,
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -91,18 +103,21 @@ export async function startHttpApp(
 
   await settings.configure?.(app);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle(settings.service)
-      .setDescription(settings.description)
-      .setVersion(settings.version ?? '1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  if (settings.apiDocs ?? true) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle(settings.service)
+        .setDescription(settings.description)
+        .setVersion(settings.version ?? '1')
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  }
 
   if (settings.grpc) {
+    const tls = settings.grpc.tls;
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.GRPC,
@@ -114,13 +129,25 @@ export async function startHttpApp(
           // validation pipe (unknown fields refused) would reject.
           loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
           gracefulShutdown: true,
+          ...(tls
+            ? {
+                credentials: ServerCredentials.createSsl(
+                  null,
+                  [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+                  false,
+                ),
+              }
+            : {}),
         },
       },
       // Same pipes, guards and error filter as HTTP.
       { inheritAppConfig: true },
     );
     await app.startAllMicroservices();
-    settings.logger.info({ port: settings.grpc.port, package: settings.grpc.package }, 'gRPC listening');
+    settings.logger.info(
+      { port: settings.grpc.port, package: settings.grpc.package, tls: Boolean(tls) },
+      'gRPC listening',
+    );
   }
 
   installShutdown(app, settings);

@@ -1,13 +1,21 @@
 import { headers as natsHeaders, type ConsumerMessages, type JsMsg } from 'nats';
 
 import { deadLetterSubject, HEADERS } from '@testkase/contracts';
-import { isAppError, jitteredBackoff, Semaphore, sleep, ValidationError, withTimeout } from '@testkase/util';
+import {
+  isAppError,
+  jitteredBackoff,
+  Semaphore,
+  sleep,
+  TransientError,
+  ValidationError,
+  withTimeout,
+} from '@testkase/util';
 
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
 import { withConsumerSpan } from '../telemetry/tracing';
 import { headersToRecord } from './event-publisher';
-import { ensureConsumer, type ConsumerDefinition } from './jetstream-setup';
+import { DEFAULT_ACK_WAIT_MS, ensureConsumer, type ConsumerDefinition } from './jetstream-setup';
 import type { NatsClient } from './nats-client';
 
 /** One message as a handler sees it: the subject without the environment prefix, headers as a record. */
@@ -20,6 +28,12 @@ export interface InboundMessage {
   /** 1 on the first delivery. */
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /**
+   * Aborted when the message has been worked on for the consumer's `maxWorkMs`: the runner then
+   * gives the message up for a later delivery (a transient failure), so a handler that waits on
+   * GitLab should pass it on and stop. `signal.reason` is the {@link TransientError} that says so.
+   */
+  readonly signal: AbortSignal;
   /** Parses the body as JSON; a body that is not JSON is a permanent failure. */
   json<T = unknown>(): T;
 }
@@ -32,15 +46,27 @@ export interface ConsumerOptions extends ConsumerDefinition {
   concurrency?: number;
   /** Delay before redelivery after a transient failure on delivery `n` (1-based). */
   retryDelayMs?: (deliveryCount: number) => number;
+  /**
+   * The longest one delivery may be worked on (default {@link DEFAULT_MAX_WORK_MS}). While the
+   * handler runs, the runner tells JetStream every third of `ackWaitMs` that it is still working
+   * (`working()`), so a handler slower than the ack wait (GitLab's `Retry-After: 60`) is not
+   * redelivered to another replica meanwhile; at `maxWorkMs` the message's `signal` aborts and the
+   * delivery counts as a transient failure (redelivered later, dead-lettered on the last one).
+   */
+  maxWorkMs?: number;
 }
+
+/** Default bound of the work on one delivery (see {@link ConsumerOptions.maxWorkMs}). */
+export const DEFAULT_MAX_WORK_MS = 5 * 60_000;
 
 export type Outcome = 'ack' | 'nak' | 'term';
 
 const defaultRetryDelay = (deliveryCount: number) => jitteredBackoff(deliveryCount, 500, 30_000, 250);
 
-function toInbound(msg: JsMsg, unprefix: (subject: string) => string): InboundMessage {
+function toInbound(msg: JsMsg, unprefix: (subject: string) => string, signal: AbortSignal): InboundMessage {
   const headers = headersToRecord(msg.headers);
   return {
+    signal,
     subject: unprefix(msg.subject),
     data: msg.data,
     headers,
@@ -69,6 +95,8 @@ export class JetStreamConsumer {
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
   private readonly maxDeliver: number;
+  private readonly maxWorkMs: number;
+  private readonly heartbeatMs: number;
   private readonly outcomes;
   private readonly duration;
 
@@ -80,6 +108,8 @@ export class JetStreamConsumer {
   ) {
     this.slots = new Semaphore(options.concurrency ?? 16);
     this.maxDeliver = options.maxDeliver ?? 5;
+    this.maxWorkMs = options.maxWorkMs ?? DEFAULT_MAX_WORK_MS;
+    this.heartbeatMs = Math.max(100, Math.floor((options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) / 3));
     this.outcomes = metrics.counter('messages_handled_total', 'Messages handled by consumer and outcome', [
       'consumer',
       'outcome',
@@ -127,8 +157,11 @@ export class JetStreamConsumer {
   }
 
   private async process(msg: JsMsg): Promise<void> {
-    const message = toInbound(msg, (s) => this.nats.naming.unprefix(s));
+    const abort = new AbortController();
+    const message = toInbound(msg, (s) => this.nats.naming.unprefix(s), abort.signal);
     const stop = this.duration.startTimer({ consumer: this.options.durable });
+    // The handler's run, awaited before the slot is given back even when the deadline decided first.
+    let running: Promise<void> = Promise.resolve();
     const outcome = await withConsumerSpan(
       `${this.options.durable} process`,
       msg.headers,
@@ -137,15 +170,50 @@ export class JetStreamConsumer {
         'messaging.destination.name': message.subject,
         'messaging.consumer.group.name': this.options.durable,
       },
-      () => this.handle(msg, message),
+      () =>
+        this.handle(msg, message, abort, (run) => {
+          running = run;
+        }),
     ).catch(() => 'nak' as const);
     stop();
     this.outcomes.inc({ consumer: this.options.durable, outcome });
+    await running.catch(() => undefined);
   }
 
-  private async handle(msg: JsMsg, message: InboundMessage): Promise<Outcome> {
+  /**
+   * Runs the handler, telling JetStream it is still working until it settles or `maxWorkMs`
+   * passes; the outcome is decided by whichever comes first, and only once.
+   */
+  private async handle(
+    msg: JsMsg,
+    message: InboundMessage,
+    abort: AbortController,
+    started: (run: Promise<void>) => void,
+  ): Promise<Outcome> {
+    const heartbeat = setInterval(() => {
+      try {
+        msg.working();
+      } catch {
+        // Disconnected: the ack wait runs out and the message comes back, as before.
+      }
+    }, this.heartbeatMs);
+    // Neither timer may keep a stopping process alive for a handler that never settles.
+    heartbeat.unref();
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      deadlineTimer = setTimeout(() => {
+        const error = new TransientError(
+          `${this.options.durable}: handling one message took longer than ${this.maxWorkMs} ms`,
+        );
+        abort.abort(error);
+        reject(error);
+      }, this.maxWorkMs);
+      deadlineTimer.unref();
+    });
     try {
-      await this.options.handler(message);
+      const run = Promise.resolve().then(() => this.options.handler(message));
+      started(run);
+      await Promise.race([run, deadline]);
       msg.ack();
       return 'ack';
     } catch (error) {
@@ -169,6 +237,9 @@ export class JetStreamConsumer {
       );
       msg.nak(delay);
       return 'nak';
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(deadlineTimer);
     }
   }
 

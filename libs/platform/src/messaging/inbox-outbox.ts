@@ -1,8 +1,6 @@
-import { HEADERS } from '@testkase/contracts';
-
 import { assertIdentifier } from '../database/data-source.factory';
 import type { Sql } from '../database/sql';
-import { outboxChannel, type OutboxMessage } from './outbox';
+import { outboxChannel, stagedOutboxRow, type OutboxMessage } from './outbox';
 
 /**
  * The write every consumer makes with its effect, in the effect's transaction: claim the inbound
@@ -46,16 +44,8 @@ export class InboxOutbox {
     messages: readonly OutboxMessage[],
   ): Promise<Set<string>> {
     if (eventIds.length === 0 && messages.length === 0) return new Set();
-    const staged = messages.map((message) => ({
-      event_id: message.event.id,
-      subject: message.subject,
-      headers: {
-        [HEADERS.eventType]: message.event.type,
-        [HEADERS.eventId]: message.event.id,
-        ...message.headers,
-      },
-      payload: JSON.stringify(message.event),
-    }));
+    // Refuses an event too large to publish (PAYLOAD_TOO_LARGE), as Outbox.addMany does.
+    const staged = messages.map(stagedOutboxRow);
     const [row] = await sql.rows<{ claimed: string[] }>(
       this.statement,
       [consumer, eventIds, JSON.stringify(staged), this.channel],

@@ -27,6 +27,9 @@ export interface ConsumerDefinition {
   maxAckPending?: number;
 }
 
+/** JetStream's wait for an ack before it redelivers, unless a consumer sets `ackWaitMs`. */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+
 const isAlreadyExists = (error: unknown) =>
   /already in use|already exists/i.test(String((error as Error)?.message));
 
@@ -74,7 +77,7 @@ export async function ensureConsumer(
     filter_subject: naming.subject(definition.filterSubject),
     // The runner counts deliveries itself and dead-letters on the last one; the server's limit is a backstop.
     max_deliver: (definition.maxDeliver ?? 5) + 1,
-    ack_wait: nanos(definition.ackWaitMs ?? 30_000),
+    ack_wait: nanos(definition.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
     max_ack_pending: definition.maxAckPending ?? 1_000,
   };
   const existing = await jsm.consumers.info(stream, definition.durable).catch(() => null);

@@ -26,7 +26,10 @@ export abstract class LeaderRelay {
       leaderSettings,
       { onLeading: (client) => this.onLeading(client), round: (client) => this.round(client) },
       logger,
-      (leading) => gauge.set(leading ? 1 : 0),
+      (leading) => {
+        gauge.set(leading ? 1 : 0);
+        if (!leading) this.onLeadershipLost();
+      },
     );
     nats.onConnected(() => this.wake());
   }
@@ -34,6 +37,11 @@ export abstract class LeaderRelay {
   /** Once leadership is won, on the leader's own connection (e.g. `LISTEN`). */
   protected onLeading(_client: Client): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Once this replica no longer leads (e.g. to reset what only the leader reports). */
+  protected onLeadershipLost(): void {
+    // Nothing by default.
   }
 
   /** One round of draining on the leader's connection (see {@link RoundResult}). */

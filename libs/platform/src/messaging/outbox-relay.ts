@@ -5,7 +5,6 @@ import { assertIdentifier } from '../database/data-source.factory';
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
 import { EventPublisher } from './event-publisher';
-import { Inbox, INBOX_RETENTION_DAYS } from './inbox';
 import { LeaderRelay } from './leader-relay';
 import type { NatsClient } from './nats-client';
 import { outboxChannel } from './outbox';
@@ -17,10 +16,11 @@ export interface OutboxRelaySettings {
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (e.g. rows left by a crashed leader). */
   pollIntervalMs?: number;
-  /** How long published rows are kept for inspection. */
-  retentionDays?: number;
-  /** How long the schema's inbox remembers processed event ids (default 30 days). */
-  inboxRetentionDays?: number;
+  /**
+   * Failed publishes of one row, each while later rows went through, before it is parked (default
+   * 5). A row that can never be published (over `max_payload`) is parked at its first failure.
+   */
+  maxAttempts?: number;
   applicationName?: string;
 }
 
@@ -31,22 +31,49 @@ interface OutboxRow {
   headers: Record<string, string>;
   payload: string;
   created_at: Date;
+  attempts: number;
 }
+
+/**
+ * Why a publish can never succeed however often it is retried, or undefined for a failure that
+ * may pass (a timeout, no stream yet, NATS restarting): over the server's `max_payload` (refused
+ * by the client before sending) or over the stream's maximum message size.
+ */
+export function permanentPublishFailure(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'MAX_PAYLOAD_EXCEEDED') return 'MAX_PAYLOAD_EXCEEDED';
+  if (/message size exceeds maximum/i.test(String((error as Error | null)?.message))) {
+    return 'MESSAGE_SIZE_EXCEEDED';
+  }
+  return undefined;
+}
+
+const errorText = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).slice(0, 2_000);
 
 /**
  * Publishes committed outbox rows to JetStream in id order and marks them sent. One replica per
  * schema leads ({@link LeaderRelay}), woken by the NOTIFY each committing transaction
  * sends. Each row is published with its event id as Nats-Msg-Id, so a leader that dies between
  * publishing and marking causes no duplicate: the next leader's re-publish is deduplicated.
+ *
+ * One row never holds up the rows after it: the rows of a round that went through are marked even
+ * when an earlier one failed (ordering is not assumed, docs/ARCHITECTURE.md, "Messaging"), and a row
+ * that cannot be published is **parked** (`parked_at`, `park_reason`) — at once when it never can be
+ * (over `max_payload`), else after `maxAttempts` failures while later rows went through. A failure of
+ * every row (NATS in trouble) parks nothing. Parked rows are counted (`outbox_parked_total`,
+ * `outbox_parked_rows`) and given back by `replayParkedOutboxRows` (outbox-admin.ts).
  */
 export class OutboxRelay extends LeaderRelay {
   private readonly publisher: EventPublisher;
   private readonly table: string;
-  private readonly inbox: Inbox;
   private readonly batchSize: number;
+  private readonly maxAttempts: number;
   private readonly published;
   private readonly lag;
-  private lastPurge = 0;
+  private readonly parkedTotal;
+  private readonly parkedRows;
+  private lastParkedCount = 0;
 
   constructor(
     private readonly settings: OutboxRelaySettings,
@@ -68,13 +95,23 @@ export class OutboxRelay extends LeaderRelay {
     );
     this.publisher = new EventPublisher(nats);
     this.table = `"${assertIdentifier(settings.schema)}".outbox`;
-    this.inbox = new Inbox(settings.schema);
     this.batchSize = settings.batchSize ?? 500;
+    this.maxAttempts = Math.max(1, settings.maxAttempts ?? 5);
     this.published = metrics.counter('outbox_published_total', 'Outbox events published to JetStream');
     this.lag = metrics.histogram(
       'outbox_publish_lag_seconds',
       'From commit of the event row to its JetStream ack',
     );
+    this.parkedTotal = metrics.counter(
+      'outbox_parked_total',
+      'Outbox rows parked because they could not be published, by reason',
+      ['reason'],
+    );
+    this.parkedRows = metrics.gauge(
+      'outbox_parked_rows',
+      'Outbox rows parked and not replayed (as last seen by the leader)',
+    );
+    this.parkedRows.set(0);
   }
 
   /** Every committing transaction's NOTIFY wakes the leader (the same-process shortcut: `wake()`). */
@@ -83,17 +120,18 @@ export class OutboxRelay extends LeaderRelay {
     client.on('notification', () => this.wake());
   }
 
-  protected override async round(client: Client): Promise<RoundResult> {
-    const next = await this.drain(client);
-    await this.purgeOld(client);
-    return next;
+  protected override onLeadershipLost(): void {
+    this.parkedRows.set(0);
+    this.lastParkedCount = 0;
   }
 
-  private async drain(client: Client): Promise<RoundResult> {
+  /** Old rows are purged by {@link MessagingRetention}, on its own connection, never in a round. */
+  protected override async round(client: Client): Promise<RoundResult> {
+    await this.refreshParkedCount(client, false);
     if (!this.nats.isConnected) return 'idle';
     const { rows } = await client.query<OutboxRow>(
-      `SELECT id, event_id, subject, headers, payload, created_at FROM ${this.table}
-        WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+      `SELECT id, event_id, subject, headers, payload, created_at, attempts FROM ${this.table}
+        WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1`,
       [this.batchSize],
     );
     if (rows.length === 0) return 'idle';
@@ -103,8 +141,13 @@ export class OutboxRelay extends LeaderRelay {
         this.publisher.publishRaw(row.subject, row.payload, { msgId: row.event_id, headers: row.headers }),
       ),
     );
-    const firstFailure = results.findIndex((result) => result.status === 'rejected');
-    const sent = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+    const sent: OutboxRow[] = [];
+    const failed: Array<{ row: OutboxRow; error: unknown }> = [];
+    rows.forEach((row, index) => {
+      const result = results[index];
+      if (result?.status === 'fulfilled') sent.push(row);
+      else failed.push({ row, error: result?.reason });
+    });
     if (sent.length > 0) {
       await client.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [
         sent.map((row) => row.id),
@@ -113,38 +156,71 @@ export class OutboxRelay extends LeaderRelay {
       const now = Date.now();
       for (const row of sent) this.lag.observe((now - row.created_at.getTime()) / 1000);
     }
-    if (firstFailure !== -1) {
-      const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
-      this.logger.warn({ err: reason, schema: this.settings.schema }, 'outbox publish failed; will retry');
+    if (failed.length === 0) return rows.length < this.batchSize ? 'idle' : 'again';
+    let retrying = 0;
+    for (const { row, error } of failed) {
+      const permanent = permanentPublishFailure(error);
+      // Counted only when other rows went through: a failure of every row is NATS', not the row's.
+      const counted = permanent !== undefined || sent.length > 0;
+      const attempts = row.attempts + (counted ? 1 : 0);
+      const reason =
+        permanent ?? (counted && attempts >= this.maxAttempts ? `FAILED_${attempts}_TIMES` : undefined);
+      if (reason) {
+        await client.query(
+          `UPDATE ${this.table} SET attempts = $2, last_error = $3, parked_at = now(), park_reason = $4
+            WHERE id = $1`,
+          [row.id, attempts, errorText(error), reason],
+        );
+        this.parkedTotal.inc({ reason: permanent ? permanent : 'repeated_failures' });
+        this.logger.error(
+          {
+            err: error,
+            schema: this.settings.schema,
+            outboxId: row.id,
+            eventId: row.event_id,
+            subject: row.subject,
+            bytes: Buffer.byteLength(row.payload, 'utf8'),
+            reason,
+          },
+          'outbox row parked: it cannot be published; later rows go on (replay: outbox-admin)',
+        );
+      } else {
+        retrying += 1;
+        await client.query(`UPDATE ${this.table} SET attempts = $2, last_error = $3 WHERE id = $1`, [
+          row.id,
+          attempts,
+          errorText(error),
+        ]);
+      }
+    }
+    await this.refreshParkedCount(client, retrying < failed.length);
+    if (retrying > 0) {
+      const first = failed.find(({ error }) => !permanentPublishFailure(error));
+      this.logger.warn(
+        { err: first?.error, schema: this.settings.schema, failed: retrying },
+        'outbox publish failed; will retry',
+      );
       return 'backoff';
     }
-    return rows.length < this.batchSize ? 'idle' : 'again';
+    return 'again';
   }
 
-  /**
-   * Every 10 minutes, on the leader only: published outbox rows past their retention, and inbox
-   * entries past theirs (30 days, far longer than any redelivery or replay), so every service's
-   * schema stays bounded without a job of its own.
-   */
-  private async purgeOld(client: Client): Promise<void> {
-    if (Date.now() - this.lastPurge < 10 * 60_000) return;
-    this.lastPurge = Date.now();
-    await client.query(`DELETE FROM ${this.table} WHERE published_at < now() - make_interval(days => $1)`, [
-      this.settings.retentionDays ?? 7,
-    ]);
-    const removed = await this.inbox.purge(
-      async (text, values) => (await client.query(text, values)).rowCount ?? 0,
-      this.settings.inboxRetentionDays ?? INBOX_RETENTION_DAYS,
+  /** Sets `outbox_parked_rows` after a row was parked, and once a minute (a replay shows within one). */
+  private async refreshParkedCount(client: Client, parkedNow: boolean): Promise<void> {
+    if (!parkedNow && Date.now() - this.lastParkedCount < 60_000) return;
+    this.lastParkedCount = Date.now();
+    const { rows } = await client.query<{ count: string }>(
+      `SELECT count(*) AS count FROM ${this.table} WHERE parked_at IS NOT NULL AND published_at IS NULL`,
     );
-    if (removed > 0) this.logger.info({ removed, schema: this.settings.schema }, 'old inbox entries purged');
+    this.parkedRows.set(Number(rows[0]?.count ?? 0));
   }
 
-  /** Number of rows not yet published (for metrics and readiness details), when leading. */
+  /** Number of rows waiting to be published, parked ones not counted (metrics, readiness), when leading. */
   async pending(): Promise<number | undefined> {
     const client = this.leaderConnection;
     if (!client) return undefined;
     const { rows } = await client.query<{ count: string }>(
-      `SELECT count(*) AS count FROM ${this.table} WHERE published_at IS NULL`,
+      `SELECT count(*) AS count FROM ${this.table} WHERE published_at IS NULL AND parked_at IS NULL`,
     );
     return Number(rows[0]?.count ?? 0);
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 
 import { HEADERS, type CloudEvent, type EventDefinition } from '@testkase/contracts';
+import { AppError } from '@testkase/util';
 
 import { assertIdentifier } from '../database/data-source.factory';
 import { buildCloudEvent } from './event-publisher';
@@ -12,6 +13,56 @@ export interface OutboxMessage {
   subject: string;
   event: CloudEvent;
   headers?: Record<string, string>;
+}
+
+/**
+ * Largest event the outbox stages: its CloudEvent JSON and its NATS headers together, in UTF-8 bytes.
+ * NATS refuses a message over the server's `max_payload` (1 MiB by default), and such a row could
+ * never be published. Events are bounded where they are built (descriptions and bodies over 256 KiB
+ * travel as `descriptionOmitted` / `bodyOmitted`, docs/ARCHITECTURE.md); this is the backstop, with
+ * room below 1 MiB for the trace headers the relay adds.
+ */
+export const MAX_OUTBOX_EVENT_BYTES = 768 * 1024;
+
+/** One outbox row as it is written. */
+export interface StagedOutboxRow {
+  event_id: string;
+  subject: string;
+  headers: Record<string, string>;
+  payload: string;
+}
+
+/**
+ * The row of `message`, refused when it is larger than {@link MAX_OUTBOX_EVENT_BYTES}: a permanent
+ * `PAYLOAD_TOO_LARGE` that rolls back the caller's transaction (a consumer dead-letters the
+ * inbound message, an HTTP caller gets 413), instead of a row that would fail at every publish.
+ * Refused rather than shrunk: only the event's builder knows which field may be left out.
+ */
+export function stagedOutboxRow(message: OutboxMessage): StagedOutboxRow {
+  const eventId = message.event.id ?? randomUUID();
+  const headers = {
+    [HEADERS.eventType]: message.event.type,
+    [HEADERS.eventId]: message.event.id,
+    ...message.headers,
+  };
+  const payload = JSON.stringify(message.event);
+  const bytes = Buffer.byteLength(payload, 'utf8') + Buffer.byteLength(JSON.stringify(headers), 'utf8');
+  if (bytes > MAX_OUTBOX_EVENT_BYTES) {
+    throw new AppError(
+      'PAYLOAD_TOO_LARGE',
+      `event ${message.event.type} is ${bytes} bytes, more than the ${MAX_OUTBOX_EVENT_BYTES} an event may have`,
+      {
+        details: {
+          subject: message.subject,
+          type: message.event.type,
+          eventId,
+          bytes,
+          limit: MAX_OUTBOX_EVENT_BYTES,
+        },
+      },
+    );
+  }
+  return { event_id: eventId, subject: message.subject, headers, payload };
 }
 
 /** The NOTIFY channel a schema's relay listens on. */
@@ -48,7 +99,10 @@ export class Outbox {
     return event;
   }
 
-  /** Stages many messages in one statement (batched upserts stage their events the same way). */
+  /**
+   * Stages many messages in one statement (batched upserts stage their events the same way).
+   * @throws AppError `PAYLOAD_TOO_LARGE` for an event over {@link MAX_OUTBOX_EVENT_BYTES}.
+   */
   async addMany(tx: EntityManager, messages: readonly OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const ids: string[] = [];
@@ -56,16 +110,11 @@ export class Outbox {
     const headers: string[] = [];
     const payloads: string[] = [];
     for (const message of messages) {
-      ids.push(message.event.id ?? randomUUID());
-      subjects.push(message.subject);
-      headers.push(
-        JSON.stringify({
-          [HEADERS.eventType]: message.event.type,
-          [HEADERS.eventId]: message.event.id,
-          ...message.headers,
-        }),
-      );
-      payloads.push(JSON.stringify(message.event));
+      const row = stagedOutboxRow(message);
+      ids.push(row.event_id);
+      subjects.push(row.subject);
+      headers.push(JSON.stringify(row.headers));
+      payloads.push(row.payload);
     }
     await tx.query(
       `INSERT INTO ${this.table} (event_id, subject, headers, payload)

@@ -114,15 +114,22 @@ export async function startApp(app: AppName, options: StartOptions): Promise<Run
   const timeoutMs = options.timeoutMs ?? 30_000;
   const failure = (reason: string) =>
     new Error(`${app} did not start: ${reason}\n--- ${app} output ---\n${lines.slice(-40).join('\n')}`);
+  let listening = false;
   const port = await Promise.race([
     portKnown,
     exited.then((code) => {
       throw failure(`exited with code ${code}`);
     }),
     new Promise<never>((_, reject) =>
-      setTimeout(() => reject(failure(`no 'listening' line within ${timeoutMs} ms`)), timeoutMs).unref(),
+      setTimeout(() => {
+        if (listening) return;
+        // Not left running: a late start would create streams after the test removed them.
+        child.kill('SIGKILL');
+        reject(failure(`no 'listening' line within ${timeoutMs} ms`));
+      }, timeoutMs).unref(),
     ),
   ]);
+  listening = true;
   const url = `http://127.0.0.1:${port}`;
 
   const running: RunningApp = {

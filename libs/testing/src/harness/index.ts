@@ -4,3 +4,4 @@ export * from './eventually';
 export * from './nats-probe';
 export * from './stack';
 export * from './private-servers';
+export * from './leftovers';

@@ -26,6 +26,8 @@ export class TestStack {
     private readonly options: StackOptions,
     private readonly logDir: string,
     private readonly ownsEnvironment: boolean,
+    /** Further instances of apps (startReplica), besides the one in `apps`. */
+    readonly replicas: RunningApp[] = [],
   ) {}
 
   static async start(options: StackOptions = {}): Promise<TestStack> {
@@ -80,6 +82,26 @@ export class TestStack {
     return running;
   }
 
+  /**
+   * Starts one more instance of a running app on the same database and NATS prefix (another
+   * replica, as in production), with `extraEnv` on top of the app's; it is stopped with the stack.
+   * The app must already run (its migrations are done); give it a free `GRPC_PORT` if the app's
+   * own is fixed.
+   */
+  async startReplica(
+    app: Exclude<AppName, 'gitlab-sim'>,
+    extraEnv: Record<string, string> = {},
+  ): Promise<RunningApp> {
+    this.app(app);
+    const running = await startApp(app, {
+      env: { ...this.envFor(app), ...extraEnv },
+      logDir: path.join(this.logDir, `replica-${this.replicas.length + 1}`),
+      waitFor: 'ready',
+    });
+    this.replicas.push(running);
+    return running;
+  }
+
   app(name: AppName): RunningApp {
     const running = this.apps.get(name);
     if (!running) throw new Error(`${name} is not running in this stack`);
@@ -121,11 +143,11 @@ export class TestStack {
 
   /** Every line every app of the stack has logged. */
   allLogs(): string {
-    return [...this.apps.values()].map((app) => app.logs()).join('\n');
+    return [...this.apps.values(), ...this.replicas].map((app) => app.logs()).join('\n');
   }
 
   async stop(): Promise<void> {
-    const running = [...this.apps.values()].reverse();
+    const running = [...this.replicas.splice(0), ...[...this.apps.values()].reverse()];
     await Promise.all(running.map((app) => app.stop('SIGTERM').catch(() => undefined)));
     this.apps.clear();
     if (this.ownsEnvironment) await this.environment.dispose().catch(() => undefined);

@@ -1,10 +1,14 @@
 import { CreateMessagingTables1764057600000 } from './1764057600000-CreateMessagingTables';
 import { CreateConnectionProjection1765152000000 } from './1765152000000-CreateConnectionProjection';
 import { CreateComments1765152000001 } from './1765152000001-CreateComments';
+import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
+import { CreateGitlabRateLimits1766100000000 } from './1766100000000-CreateGitlabRateLimits';
 
 /** Every migration, oldest first. Append-only. */
 export const MIGRATIONS = [
   CreateMessagingTables1764057600000,
   CreateConnectionProjection1765152000000,
   CreateComments1765152000001,
+  ParkOutboxRows1766000000000,
+  CreateGitlabRateLimits1766100000000,
 ];

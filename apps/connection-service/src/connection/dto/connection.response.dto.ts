@@ -60,6 +60,15 @@ export class HookView {
   events!: string[];
   @ApiProperty({ nullable: true, type: String }) checkedAt!: string | null;
   @ApiProperty({ nullable: true, type: HookRemovalView }) removal!: HookRemovalView | null;
+  @ApiProperty({
+    description:
+      'Deliveries the gateway refused (wrong secret or signature) since the secret was last renewed: GitLab holds another secret (edited in its UI); the health job renews it',
+    example: 0,
+  })
+  refusedDeliveries!: number;
+  @ApiProperty({ nullable: true, type: String }) lastRefusedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'When the hook last got new secrets' })
+  secretRenewedAt!: string | null;
 }
 
 export class LastErrorView {

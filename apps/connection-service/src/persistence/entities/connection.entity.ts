@@ -78,6 +78,17 @@ export class ConnectionEntity {
   hookDisabledUntil!: Date | null;
   @Column({ name: 'hook_checked_at', type: 'timestamptz', nullable: true }) hookCheckedAt!: Date | null;
   @Column({ name: 'hook_removal', type: 'jsonb', nullable: true }) hookRemoval!: HookRemovalRecord | null;
+  /** Deliveries the gateway refused (wrong token or signature) since `hookSecretRenewedAt`. */
+  @Column({ name: 'hook_refused_deliveries', type: 'integer', default: 0 }) hookRefusedDeliveries!: number;
+  @Column({ name: 'hook_last_refused_at', type: 'timestamptz', nullable: true })
+  hookLastRefusedAt!: Date | null;
+  @Column({ name: 'hook_secret_renewed_at', type: 'timestamptz', nullable: true })
+  hookSecretRenewedAt!: Date | null;
+  /** sha256 hex of the secret before the last rotation, accepted by the gateway until `hookPreviousUntil`. */
+  @Column({ name: 'hook_previous_secret_sha256', type: 'text', nullable: true })
+  hookPreviousSecretSha256!: string | null;
+  @Column({ name: 'hook_previous_until', type: 'timestamptz', nullable: true })
+  hookPreviousUntil!: Date | null;
 
   @Column({ name: 'last_delivery_at', type: 'timestamptz', nullable: true }) lastDeliveryAt!: Date | null;
   @Column({ name: 'last_error', type: 'jsonb', nullable: true }) lastError!: LastErrorRecord | null;

@@ -4,6 +4,8 @@ import { TrackDefectPushes1764921600002 } from './1764921600002-TrackDefectPushe
 import { TrackTestkaseEdits1765500000000 } from './1765500000000-TrackTestkaseEdits';
 import { TrackIssueFate1765600000000 } from './1765600000000-TrackIssueFate';
 import { TrackWebhookDeliveries1765800000000 } from './1765800000000-TrackWebhookDeliveries';
+import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
+import { CreateGitlabRateLimits1766100000000 } from './1766100000000-CreateGitlabRateLimits';
 
 /** Every migration, oldest first. Append-only. */
 export const MIGRATIONS = [
@@ -13,4 +15,6 @@ export const MIGRATIONS = [
   TrackTestkaseEdits1765500000000,
   TrackIssueFate1765600000000,
   TrackWebhookDeliveries1765800000000,
+  ParkOutboxRows1766000000000,
+  CreateGitlabRateLimits1766100000000,
 ];

@@ -1,4 +1,15 @@
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsString, IsUUID, Length, Matches, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Min,
+} from 'class-validator';
 
 import { defineEvent } from '../../messaging/cloud-event';
 
@@ -16,6 +27,12 @@ export class WebhookVerifierV1 {
   @IsBoolean() signed!: boolean;
   /** Updated on every change; a newer entry replaces an older one. */
   @IsISO8601() updatedAt!: string;
+  /**
+   * Optional (added): sha256 hex of the secret the hook had before the current one, also accepted
+   * until `previousUntil` — the grace period of a secret rotation (docs/ARCHITECTURE.md, "Messaging").
+   */
+  @IsOptional() @Matches(/^[0-9a-f]{64}$/) previousSecretSha256?: string;
+  @IsOptional() @IsISO8601() previousUntil?: string;
 }
 
 /** integration.webhook.deliveries_seen — the gateway's periodic summary per connection. */
@@ -25,6 +42,19 @@ export class DeliveriesSeenV1 {
   @IsInt() @Min(1) count!: number;
 }
 export const DeliveriesSeen = defineEvent<DeliveriesSeenV1>('integration.webhook.deliveries_seen');
+
+/**
+ * integration.webhook.deliveries_refused — the gateway's periodic summary of deliveries it refused
+ * (wrong or missing token or signature) for a connection it knows and holds as active: GitLab holds
+ * another secret than ours (edited in its UI). Ids the gateway does not know are never counted.
+ */
+export class DeliveriesRefusedV1 {
+  @IsUUID() connectionId!: string;
+  @IsISO8601() firstRefusedAt!: string;
+  @IsISO8601() lastRefusedAt!: string;
+  @IsInt() @Min(1) count!: number;
+}
+export const DeliveriesRefused = defineEvent<DeliveriesRefusedV1>('integration.webhook.deliveries_refused');
 
 /** Request/reply `rpc.connection.credentials`: what a service may ask for about a connection. */
 export interface CredentialsRequest {

@@ -26,4 +26,17 @@ describe('snapshotFromRestIssue', () => {
     expect(restIssueOfOtherType(incident)).toEqual({ iid: 1, issueType: 'incident' });
     expect(restIssueOfOtherType(documented)).toBeNull();
   });
+
+  it('is null for fields beyond what GitLab allows (a hostile instance), so no event carries them', () => {
+    expect(snapshotFromRestIssue({ ...documented, title: 'x'.repeat(2 * 1024 * 1024) })).toBeNull();
+    expect(snapshotFromRestIssue({ ...documented, labels: ['l'.repeat(256)] })).toBeNull();
+    expect(
+      snapshotFromRestIssue({ ...documented, labels: Array.from({ length: 1_001 }, (_, n) => `l${n}`) }),
+    ).toBeNull();
+    expect(
+      snapshotFromRestIssue({ ...documented, web_url: `https://gitlab.example/${'p'.repeat(2_048)}` }),
+    ).toBeNull();
+    expect(snapshotFromRestIssue({ ...documented, description: 'd'.repeat(1_048_577) })).toBeNull();
+    expect(snapshotFromRestIssue({ ...documented, title: 't'.repeat(255) })).not.toBeNull();
+  });
 });

@@ -18,8 +18,9 @@ const SAFETY = 1.002;
  * reserves its slot at once, so callers are served in the order they asked, without a queue.
  */
 export class SpacedLimiter {
-  private readonly intervalMs: number;
-  private readonly toleranceMs: number;
+  /** Spacing of the slots (ms), and how far ahead of its slot a request may go (the burst). */
+  readonly intervalMs: number;
+  readonly toleranceMs: number;
   /** Theoretical arrival time of the next request (epoch ms). */
   private nextAt = 0;
 
@@ -40,6 +41,14 @@ export class SpacedLimiter {
     const at = Math.max(this.nextAt, now);
     this.nextAt = at + this.intervalMs;
     return Math.max(0, at - this.toleranceMs - now);
+  }
+
+  /**
+   * Epoch ms from which this limiter is back to a fresh one's state (nothing reserved ahead), so
+   * forgetting it from then on changes nothing.
+   */
+  get idleFrom(): number {
+    return this.nextAt;
   }
 
   /** How long a request reserved now would wait (ms), without reserving it. */

@@ -2,8 +2,9 @@ import ipaddr from 'ipaddr.js';
 
 /**
  * `public`: routable on the internet. `private`: inside some local network (loopback, RFC 1918,
- * link-local, CGNAT, unique-local); allowed only when the policy allows private networks.
- * `forbidden`: never a GitLab instance (cloud metadata, unspecified, multicast, broadcast,
+ * CGNAT, unique-local); allowed only when the policy allows private networks.
+ * `forbidden`: never a GitLab instance (link-local 169.254.0.0/16 and fe80::/10, where cloud
+ * credential endpoints live, cloud metadata, unspecified, multicast, broadcast,
  * documentation/benchmark/reserved ranges, Teredo).
  */
 export type AddressVerdict = 'public' | 'private' | 'forbidden';
@@ -17,8 +18,16 @@ export interface AddressClass {
 /** Cloud metadata services: AWS/GCP/Azure/OpenStack, AWS IMDS over IPv6, Alibaba Cloud. */
 const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100.100.200']);
 
-const PRIVATE_IPV4_RANGES = new Set(['loopback', 'private', 'linkLocal', 'carrierGradeNat']);
-const PRIVATE_IPV6_RANGES = new Set(['loopback', 'uniqueLocal', 'linkLocal', 'deprecatedSiteLocal']);
+const PRIVATE_IPV4_RANGES = new Set(['loopback', 'private', 'carrierGradeNat']);
+const PRIVATE_IPV6_RANGES = new Set(['loopback', 'uniqueLocal', 'deprecatedSiteLocal']);
+
+/**
+ * Ranges no policy admits, not even an allowed host (docs/ARCHITECTURE.md, "Configuration"):
+ * link-local (ipaddr.js `linkLocal`: 169.254.0.0/16, fe80::/10) and the metadata addresses.
+ */
+export function isNeverAllowed(klass: AddressClass): boolean {
+  return klass.range === 'linkLocal' || klass.range === 'metadata';
+}
 
 const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
 /** Deprecated IPv4-compatible addresses (`::a.b.c.d`, which URL parsing turns into `::7f00:1`). */

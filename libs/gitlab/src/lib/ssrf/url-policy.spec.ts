@@ -1,4 +1,5 @@
 import { appErrorFrom } from '../../../test/client-under-test';
+import { createGuardedLookup } from './guarded-agent';
 import { assertInstanceUrlAllowed, STRICT_URL_POLICY, type HostResolver, type UrlPolicy } from './url-policy';
 
 const resolvingTo =
@@ -120,5 +121,83 @@ describe('assertInstanceUrlAllowed', () => {
     expect(error.code).toBe('INSTANCE_UNREACHABLE');
     expect(error.transient).toBe(true);
     expect(error.message).toContain('DNS lookup failed');
+  });
+
+  describe('link-local addresses (169.254.0.0/16, fe80::/10), refused under every policy', () => {
+    const LINK_LOCAL = [
+      '169.254.10.10',
+      '169.254.0.1',
+      'fe80::1',
+      'fe80::a9fe:1',
+      'febf::1',
+      '::ffff:169.254.1.1',
+    ];
+    const ALLOWED_HOST: UrlPolicy = {
+      allowPrivateNetwork: true,
+      allowedHosts: ['gitlab.internal', '*.corp.example'],
+    };
+
+    it.each(LINK_LOCAL)('refuses the literal %s even when private networks are allowed', async (address) => {
+      const url = address.includes(':') ? `http://[${address}]` : `http://${address}`;
+      const error = await appErrorFrom(assertInstanceUrlAllowed(url, PRIVATE_OK));
+      expect(error.code).toBe('URL_NOT_ALLOWED');
+      expect(error.details).toMatchObject({ range: 'linkLocal' });
+    });
+
+    it.each(LINK_LOCAL)('refuses an allowed host whose lookup answers %s', async (address) => {
+      for (const host of ['gitlab.internal', 'git.corp.example']) {
+        const error = await appErrorFrom(
+          assertInstanceUrlAllowed(`https://${host}`, ALLOWED_HOST, {
+            resolver: resolvingTo('10.0.0.5', address),
+          }),
+        );
+        expect(error.code).toBe('URL_NOT_ALLOWED');
+        expect(error.details).toMatchObject({ host, range: 'linkLocal' });
+      }
+    });
+
+    it('refuses the metadata addresses for an allowed host too', async () => {
+      for (const address of ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200']) {
+        const error = await appErrorFrom(
+          assertInstanceUrlAllowed('https://gitlab.internal', ALLOWED_HOST, {
+            resolver: resolvingTo(address),
+          }),
+        );
+        expect(error.code).toBe('URL_NOT_ALLOWED');
+      }
+    });
+
+    it('refuses at connection time (the guarded lookup) before any address reaches connect', async () => {
+      for (const policy of [PRIVATE_OK, ALLOWED_HOST]) {
+        for (const address of LINK_LOCAL) {
+          // A rebinding answer: the first lookup was fine, the one at connect time is link-local.
+          const lookup = createGuardedLookup(policy, resolvingTo(address));
+          const outcome = await new Promise<{ error: Error | null; address: unknown }>((resolve) =>
+            lookup('gitlab.internal', { all: true }, (error, resolved) =>
+              resolve({ error, address: resolved }),
+            ),
+          );
+          expect(outcome.error).toMatchObject({ code: 'URL_NOT_ALLOWED' });
+          expect(outcome.address).toEqual([]);
+        }
+      }
+    });
+
+    it('still admits loopback and RFC 1918 addresses when private networks are allowed', async () => {
+      await expect(
+        assertInstanceUrlAllowed('https://gitlab.lan', PRIVATE_OK, {
+          resolver: resolvingTo('192.168.1.5', '::1'),
+        }),
+      ).resolves.toBeInstanceOf(URL);
+      await expect(
+        assertInstanceUrlAllowed(
+          'https://gitlab.internal',
+          { allowPrivateNetwork: false, allowedHosts: ['gitlab.internal'] },
+          {
+            resolver: resolvingTo('10.0.0.5'),
+          },
+        ),
+      ).resolves.toBeInstanceOf(URL);
+    });
   });
 });

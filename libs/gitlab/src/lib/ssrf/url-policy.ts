@@ -2,14 +2,15 @@ import { promises as dns } from 'node:dns';
 
 import { AppError } from '@testkase/util';
 
-import { classifyAddress, isIpLiteral } from './address-classifier';
+import { classifyAddress, isIpLiteral, isNeverAllowed } from './address-classifier';
 
 /**
  * Which instance URLs a client may talk to. By default only hosts whose every address is public.
- * `allowPrivateNetwork` admits loopback/RFC 1918/link-local/CGNAT/unique-local addresses (for a
- * self-managed GitLab inside the network); cloud metadata, multicast, broadcast, unspecified and
- * reserved addresses stay refused. Hosts in `allowedHosts` (exact, or `*.example.com` for any
- * subdomain) skip the address check entirely.
+ * `allowPrivateNetwork` admits loopback/RFC 1918/CGNAT/unique-local addresses (for a
+ * self-managed GitLab inside the network); link-local, cloud metadata, multicast, broadcast,
+ * unspecified and reserved addresses stay refused. Hosts in `allowedHosts` (exact, or
+ * `*.example.com` for any subdomain) skip the address check, except that link-local and metadata
+ * addresses are refused for them too.
  */
 export interface UrlPolicy {
   readonly allowPrivateNetwork: boolean;
@@ -91,11 +92,25 @@ export function assertAddressesAllowed(
   addresses: readonly ResolvedAddress[],
   policy: UrlPolicy,
 ): void {
-  if (isHostExplicitlyAllowed(hostname, policy)) return;
   const host = normalizeHostname(hostname);
-  if (addresses.length === 0) throw notAllowed(`Host ${host} resolves to no address`, { host });
+  const explicitlyAllowed = isHostExplicitlyAllowed(hostname, policy);
+  if (addresses.length === 0) {
+    if (explicitlyAllowed) return;
+    throw notAllowed(`Host ${host} resolves to no address`, { host });
+  }
   for (const { address } of addresses) {
-    const { verdict, range } = classifyAddress(address);
+    const klass = classifyAddress(address);
+    const { verdict, range } = klass;
+    if (isNeverAllowed(klass)) {
+      throw notAllowed(
+        `Instance host ${host} resolves to a link-local or metadata address (${range}); this is never allowed`,
+        {
+          host,
+          range,
+        },
+      );
+    }
+    if (explicitlyAllowed) continue;
     if (verdict === 'forbidden' || (verdict === 'private' && !policy.allowPrivateNetwork)) {
       throw notAllowed(
         `Instance host ${host} resolves to a ${verdict === 'private' ? 'private-network' : 'non-routable'} address (${range}); ` +
@@ -123,7 +138,7 @@ export async function assertInstanceUrlAllowed(
     assertAddressesAllowed(host, [{ address: host, family: host.includes(':') ? 6 : 4 }], policy);
     return parsed;
   }
-  if (isHostExplicitlyAllowed(host, policy)) return parsed;
+  // An allowed host is resolved too: link-local and metadata addresses are refused for it as well.
   let addresses: readonly ResolvedAddress[];
   try {
     addresses = await (options.resolver ?? systemResolver)(host);

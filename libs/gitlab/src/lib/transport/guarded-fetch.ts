@@ -1,4 +1,4 @@
-import { fetch, type Dispatcher } from 'undici';
+import { fetch, type Dispatcher, type Response } from 'undici';
 
 import { AppError, isAppError } from '@testkase/util';
 
@@ -6,6 +6,8 @@ import { assertInstanceUrlAllowed, type HostResolver, type UrlPolicy } from '../
 import { AttemptTimeoutError } from './network-failure';
 
 export const MAX_REDIRECTS = 5;
+/** Largest response body read by default: a page of 100 issues is far below it. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const AUTH_HEADERS = ['private-token', 'authorization', 'job-token', 'sudo'];
@@ -30,7 +32,54 @@ export interface FetchContext {
   readonly policy: UrlPolicy;
   readonly resolver: HostResolver;
   readonly timeoutMs: number;
+  /** Largest body read from one response (redirects included); above it the transfer is aborted. */
+  readonly maxResponseBytes: number;
   readonly signal?: AbortSignal;
+}
+
+function tooLarge(maxBytes: number, status: number, seenBytes: number | undefined): AppError {
+  return new AppError(
+    'GITLAB_RESPONSE_TOO_LARGE',
+    `GitLab's response is larger than ${maxBytes} bytes; transfer aborted`,
+    {
+      details: {
+        status,
+        maxBytes,
+        cause: 'response too large',
+        ...(seenBytes !== undefined ? { contentLength: seenBytes } : {}),
+      },
+    },
+  );
+}
+
+/**
+ * Reads the body as text, at most `maxBytes` of it: a `Content-Length` above the cap is refused
+ * before anything is read, a chunked body is counted while it streams. Either way `abort` ends the
+ * transfer (and its socket) at once, so a hostile instance cannot stream gigabytes into memory.
+ */
+async function readCapped(response: Response, maxBytes: number, abort: () => void): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    abort();
+    throw tooLarge(maxBytes, response.status, declared);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let received = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      abort();
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes, response.status, undefined);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function withoutAuth(headers: Readonly<Record<string, string>>): Record<string, string> {
@@ -72,8 +121,10 @@ async function nextHop(
 
 /**
  * One attempt: sends the request through the guarded dispatcher, follows at most MAX_REDIRECTS
- * redirects itself (`redirect: 'manual'`), and reads the whole body, all within `timeoutMs`.
- * @throws AttemptTimeoutError, AppError (URL_NOT_ALLOWED, INSTANCE_UNREACHABLE), or undici's error
+ * redirects itself (`redirect: 'manual'`), and reads the body (at most `maxResponseBytes`), all
+ * within `timeoutMs`.
+ * @throws AttemptTimeoutError, AppError (URL_NOT_ALLOWED, INSTANCE_UNREACHABLE,
+ * GITLAB_RESPONSE_TOO_LARGE), or undici's error
  */
 export async function guardedFetch(request: OutgoingRequest, ctx: FetchContext): Promise<ReceivedResponse> {
   const controller = new AbortController();
@@ -95,7 +146,7 @@ export async function guardedFetch(request: OutgoingRequest, ctx: FetchContext):
         dispatcher: ctx.dispatcher,
         signal: controller.signal,
       });
-      const text = await response.text();
+      const text = await readCapped(response, ctx.maxResponseBytes, () => controller.abort());
       const location = response.headers.get('location');
       if (REDIRECT_STATUSES.has(response.status) && location) {
         if (hop >= MAX_REDIRECTS) {

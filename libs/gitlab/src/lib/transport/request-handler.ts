@@ -138,6 +138,11 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
       try {
         response = await guardedFetch(request, fetchContext);
       } catch (error) {
+        if (isAppError(error) && error.code === 'GITLAB_RESPONSE_TOO_LARGE') {
+          throw new AppError(error.code, error.message, {
+            details: { ...error.details, method, path: apiPath, attempts: attempt },
+          });
+        }
         if (isAppError(error)) throw error;
         if (callerSignal?.aborted) throw error;
         const failure = describeNetworkFailure(error);
@@ -170,7 +175,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
       if (isQuotaExhausted(response.headers)) {
         const pauseMs = rateLimitResetWaitMs(response.headers, now);
         if (pauseMs !== undefined && pauseMs > 0) {
-          ctx.limiter.pauseFor(pauseMs);
+          await ctx.limiter.pauseFor(pauseMs);
           ctx.logger.info(
             { ...log, pauseMs },
             'GitLab quota exhausted (RateLimit-Remaining: 0); pausing token',
@@ -197,7 +202,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             RATE_LIMIT_BACKOFF_BASE_MS,
           );
         if (canWait(attempt, waitMs)) {
-          ctx.limiter.pauseFor(waitMs);
+          await ctx.limiter.pauseFor(waitMs);
           ctx.logger.warn(
             { ...log, attempt, status: 429, waitMs },
             'GitLab rate limit hit; waiting before retrying',
