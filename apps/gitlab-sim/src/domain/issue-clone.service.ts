@@ -39,22 +39,10 @@ export class IssueCloneService {
     withNotes: boolean,
   ): SimIssue | null {
     if (!this.mayCloneInto(target, context)) return null;
-    const labels = issue.labelIds
-      .flatMap((id) => this.store.labels.get(id)?.title ?? [])
-      .filter((title) => this.store.findAvailableLabel(target, title) !== undefined);
     const copy = this.issues.create(
       context,
       target,
-      {
-        title: issue.title,
-        description: issue.description,
-        labels,
-        confidential: issue.confidential,
-        assigneeIds: issue.assigneeIds.filter((id) => this.store.users.has(id)),
-        dueDate: issue.dueDate,
-        type: issue.type,
-        weight: issue.weight,
-      },
+      this.copiedAttributes(issue, target),
       { setMetadata: true, createLabels: false, update: true },
       {
         quickActions: false,
@@ -101,21 +89,11 @@ export class IssueCloneService {
       throw new GitlabError(400, { message: 'Cannot move issue due to insufficient permissions!' });
     if (project.id === target.id)
       throw new GitlabError(400, { message: 'Cannot move issue to project it originates from!' });
-    const labels = issue.labelIds
-      .flatMap((id) => this.store.labels.get(id)?.title ?? [])
-      .filter((title) => this.store.findAvailableLabel(target, title) !== undefined);
     const moved = this.issues.create(
       context,
       target,
       {
-        title: issue.title,
-        description: issue.description,
-        labels,
-        confidential: issue.confidential,
-        assigneeIds: issue.assigneeIds.filter((id) => this.store.users.has(id)),
-        dueDate: issue.dueDate,
-        type: issue.type,
-        weight: issue.weight,
+        ...this.copiedAttributes(issue, target),
         discussionLocked: issue.discussionLocked ?? undefined,
         // `moved_issue: true` keeps the original's times (Issues::BaseService#filter_params).
         createdAt: issue.createdAt,
@@ -180,5 +158,21 @@ export class IssueCloneService {
   private rootGroupId(project: SimProject): number | undefined {
     const chain = this.store.groupChain(project.namespaceId);
     return chain[chain.length - 1]?.id;
+  }
+
+  /** What a clone or a move carries over into `target`: labels that exist there, users that still exist. */
+  private copiedAttributes(issue: SimIssue, target: SimProject) {
+    return {
+      title: issue.title,
+      description: issue.description,
+      labels: issue.labelIds
+        .flatMap((id) => this.store.labels.get(id)?.title ?? [])
+        .filter((title) => this.store.findAvailableLabel(target, title) !== undefined),
+      confidential: issue.confidential,
+      assigneeIds: issue.assigneeIds.filter((id) => this.store.users.has(id)),
+      dueDate: issue.dueDate,
+      type: issue.type,
+      weight: issue.weight,
+    };
   }
 }
