@@ -88,7 +88,9 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
           SYNC_SCHEDULER_TICK: '200ms',
           BACKFILL_PROGRESS_INTERVAL: '200ms',
           CREDENTIALS_CACHE_TTL: '2s',
-          DEFECT_MARKER_GRACE: '2s',
+          // Long enough that a loaded CI machine's consumer lag (push events behind issue events) does
+          // not turn a pushed defect into a copy; short enough for the copy test to wait it out.
+          DEFECT_MARKER_GRACE: '8s',
           DB_POOL_SIZE: '8',
           GRPC_PORT: String(grpcPort),
         },
@@ -423,7 +425,7 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
       title: 'Pasted from another defect',
       description: 'Copied text\n\n<!-- testkase:defect:DEF-901 -->',
     });
-    // Held while young (the grace period of this stack is 2 s), then imported like any other issue.
+    // Held while young (the grace period of this stack is 8 s), then imported like any other issue.
     await eventually(async () => expect(await held()).toBeGreaterThan(heldBefore));
     await eventually(
       async () => {
