@@ -6,7 +6,7 @@ import {
   type EventDefinition,
 } from '@testkase/contracts';
 import type { NoteSnapshot } from '@testkase/gitlab';
-import { buildCloudEvent, type OutboxMessage } from '@testkase/platform';
+import { buildCloudEvent, exceedsEventBudget, type OutboxMessage } from '@testkase/platform';
 import { renderGitlabMarkdown } from '@testkase/sync-rules';
 
 import type { DefectTarget } from '../targets/target.records';
@@ -14,7 +14,7 @@ import type { RelayedNoteRecord } from './relayed-note.repository';
 
 export const EVENT_SOURCE = 'testkase-gitlab/comment-relay';
 
-/** Bodies (Markdown and HTML together, UTF-8) larger than this travel as `bodyOmitted`. */
+/** Bodies (Markdown and HTML together, UTF-8 once JSON-encoded) larger than this travel as `bodyOmitted`. */
 export const MAX_EVENT_BODY_BYTES = 256 * 1024;
 
 function message<T>(definition: EventDefinition<T>, data: T, subject: string): OutboxMessage {
@@ -29,7 +29,7 @@ export function commentOf(
   projectWebUrl: string,
 ): DefectCommentV1 {
   const html = renderGitlabMarkdown(note.body, { projectWebUrl });
-  const omitted = Buffer.byteLength(note.body) + Buffer.byteLength(html) > MAX_EVENT_BODY_BYTES;
+  const omitted = exceedsEventBudget([note.body, html], MAX_EVENT_BODY_BYTES);
   return {
     projectId: defect.project_id,
     defectId: defect.defect_id,

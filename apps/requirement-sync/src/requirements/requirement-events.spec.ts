@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 
 import { RequirementUpsertedV1, type CloudEvent } from '@testkase/contracts';
+import { stagedOutboxRow } from '@testkase/platform';
 
 import { MAX_EVENT_DESCRIPTION_BYTES, requirementEvents } from './requirement-events';
 import type { RequirementRecord } from './requirement.record';
@@ -101,6 +102,41 @@ describe('requirementEvents', () => {
     });
     expect(JSON.stringify(messages[0]!.event).length).toBeLessThan(10_000);
     expect(validateSync(plainToInstance(RequirementUpsertedV1, data))).toEqual([]);
+  });
+
+  it('measures a description as the event carries it: escapes count (a message NATS would refuse)', () => {
+    // 60 KiB of control characters: small as text, 360 KiB once JSON-encoded, twice that with the HTML.
+    const controls = '\u0001'.repeat(60 * 1024);
+    const { messages } = requirementEvents([
+      {
+        record: record({
+          description_markdown: controls,
+          description_html: `<p>${controls}</p>`,
+          changed_fields: ['description'],
+        }),
+        created: false,
+      },
+    ]);
+    const data = (messages[0]!.event as CloudEvent<RequirementUpsertedV1>).data;
+    expect(data.requirement.descriptionOmitted).toBe(true);
+    expect(() => stagedOutboxRow(messages[0]!)).not.toThrow();
+  });
+
+  it('keeps a description whose escapes still fit', () => {
+    const quotes = '"'.repeat(50 * 1024);
+    const { messages } = requirementEvents([
+      {
+        record: record({
+          description_markdown: quotes,
+          description_html: '',
+          changed_fields: ['description'],
+        }),
+        created: false,
+      },
+    ]);
+    const data = (messages[0]!.event as CloudEvent<RequirementUpsertedV1>).data;
+    expect(data.requirement.descriptionMarkdown).toBe(quotes);
+    expect(data.requirement.descriptionOmitted).toBeUndefined();
   });
 
   describe('what a write did besides its changed fields', () => {

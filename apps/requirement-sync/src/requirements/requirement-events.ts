@@ -6,7 +6,7 @@ import {
   type RequirementUpsertedV1,
   type RequirementV1,
 } from '@testkase/contracts';
-import { buildCloudEvent, type OutboxMessage } from '@testkase/platform';
+import { buildCloudEvent, exceedsEventBudget, type OutboxMessage } from '@testkase/platform';
 
 import { toRequirementV1, type RequirementRecord } from './requirement.record';
 import type { UpsertOutcome } from './requirement.repository';
@@ -14,7 +14,7 @@ import type { UpsertOutcome } from './requirement.repository';
 export const EVENT_SOURCE = 'testkase-gitlab/requirement-sync';
 
 /**
- * Largest description (Markdown and HTML together, in UTF-8 bytes) an event carries. GitLab allows
+ * Largest description (Markdown and HTML together, in UTF-8 bytes once JSON-encoded) an event carries. GitLab allows
  * 1,048,576 characters, NATS 1 MiB per message by default: a larger event could never be published
  * and would hold up the outbox behind it. Above this, the event says `descriptionOmitted`.
  */
@@ -23,10 +23,10 @@ export const MAX_EVENT_DESCRIPTION_BYTES = 256 * 1024;
 /** The requirement as an event carries it: whole, unless its description is too large for a message. */
 export function eventRequirement(record: RequirementRecord): RequirementV1 {
   const requirement = toRequirementV1(record);
-  const bytes =
-    Buffer.byteLength(record.description_markdown, 'utf8') +
-    Buffer.byteLength(record.description_html, 'utf8');
-  return bytes > MAX_EVENT_DESCRIPTION_BYTES
+  return exceedsEventBudget(
+    [record.description_markdown, record.description_html],
+    MAX_EVENT_DESCRIPTION_BYTES,
+  )
     ? { ...requirement, descriptionHtml: '', descriptionMarkdown: '', descriptionOmitted: true }
     : requirement;
 }
@@ -44,7 +44,7 @@ export function writeEffectsOf(
   if (effects.replaced && Object.keys(effects.replaced).length > 0) {
     const { description, ...rest } = effects.replaced;
     result.replaced =
-      description !== undefined && Buffer.byteLength(description, 'utf8') > MAX_EVENT_DESCRIPTION_BYTES
+      description !== undefined && exceedsEventBudget([description], MAX_EVENT_DESCRIPTION_BYTES)
         ? { ...rest, descriptionOmitted: true }
         : effects.replaced;
   }

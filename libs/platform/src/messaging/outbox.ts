@@ -24,6 +24,22 @@ export interface OutboxMessage {
  */
 export const MAX_OUTBOX_EVENT_BYTES = 768 * 1024;
 
+/**
+ * Whether `texts` together take more than `budget` bytes inside an event: their UTF-8 bytes once
+ * JSON-encoded, escapes included (a control character becomes `\u00XX`, six bytes for one, so a
+ * 256 KiB description of them is 1.5 MiB on the wire). Event builders use it to decide what to leave
+ * out; it measures exactly only when the raw size could be over the budget.
+ */
+export function exceedsEventBudget(texts: readonly string[], budget: number): boolean {
+  let raw = 0;
+  for (const text of texts) raw += Buffer.byteLength(text, 'utf8');
+  if (raw > budget) return true;
+  if (raw * 6 <= budget) return false;
+  let encoded = 0;
+  for (const text of texts) encoded += Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+  return encoded > budget;
+}
+
 /** One outbox row as it is written. */
 export interface StagedOutboxRow {
   event_id: string;

@@ -242,6 +242,15 @@ describe('parseIssueHook', () => {
       );
       expect(rejection(payload)).toContain('labels[0] is longer than 255 characters');
     });
+
+    it('refuses labels too large in all for any event to carry them (1,000 of 255 characters)', () => {
+      const many = (length: number) =>
+        Array.from({ length: 1_000 }, (_, n) => ({ title: `${n}`.padEnd(length, 'l') }));
+      const payload = variant('webhook-issue-open.json', (p) => (p.object_attributes.labels = many(255)));
+      expect(rejection(payload)).toContain('labels has more than 65536 characters in all');
+      const fits = variant('webhook-issue-open.json', (p) => (p.object_attributes.labels = many(65)));
+      expect(() => parseIssueHook(fits)).not.toThrow();
+    });
   });
 
   describe('moves and retypes', () => {

@@ -10,6 +10,11 @@ export const MAX_TITLE_CHARS = 1_024;
 export const MAX_DESCRIPTION_CHARS = 1_048_576;
 export const MAX_LABEL_CHARS = 255;
 export const MAX_LABELS = 1_000;
+/**
+ * All label titles of one issue together. GitLab bounds each title, not their sum; 1,000 labels of
+ * 255 characters would make every event of the issue too large to publish (docs/GITLAB.md, "Labels").
+ */
+export const MAX_LABELS_TOTAL_CHARS = 65_536;
 
 /** Work item types GitLab sends through the issue hook; anything else is counted as `Other`. */
 export const KNOWN_WORK_ITEM_TYPES = [
@@ -76,10 +81,18 @@ function timestamp(value: unknown, field: string): { date: Date; exact: boolean 
 function labelTitles(value: unknown, field: string): string[] {
   if (!Array.isArray(value)) return reject(`${field} must be a list`);
   if (value.length > MAX_LABELS) return reject(`${field} has more than ${MAX_LABELS} labels`);
+  let total = 0;
   return value.map((label, index) => {
     // REST sends names; webhooks send objects with `title` (a few old ones `name`).
-    const title = isObject(label) ? (label['title'] ?? label['name']) : label;
-    return boundedString(title, `${field}[${index}]`, MAX_LABEL_CHARS);
+    const title = boundedString(
+      isObject(label) ? (label['title'] ?? label['name']) : label,
+      `${field}[${index}]`,
+      MAX_LABEL_CHARS,
+    );
+    total += title.length;
+    if (total > MAX_LABELS_TOTAL_CHARS)
+      return reject(`${field} has more than ${MAX_LABELS_TOTAL_CHARS} characters in all`);
+    return title;
   });
 }
 

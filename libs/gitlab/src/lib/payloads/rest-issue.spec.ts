@@ -34,6 +34,9 @@ describe('snapshotFromRestIssue', () => {
       snapshotFromRestIssue({ ...documented, labels: Array.from({ length: 1_001 }, (_, n) => `l${n}`) }),
     ).toBeNull();
     expect(
+      snapshotFromRestIssue({ ...documented, labels: Array.from({ length: 1_000 }, () => 'l'.repeat(255)) }),
+    ).toBeNull();
+    expect(
       snapshotFromRestIssue({ ...documented, web_url: `https://gitlab.example/${'p'.repeat(2_048)}` }),
     ).toBeNull();
     expect(snapshotFromRestIssue({ ...documented, description: 'd'.repeat(1_048_577) })).toBeNull();

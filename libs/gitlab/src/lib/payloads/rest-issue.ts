@@ -1,7 +1,13 @@
 import { parseGitlabTimestamp } from '@testkase/sync-rules';
 
 import type { GitlabIssue } from '../gitlab-rest.types';
-import { MAX_DESCRIPTION_CHARS, MAX_LABEL_CHARS, MAX_LABELS, MAX_TITLE_CHARS } from './issue-hook.parser';
+import {
+  MAX_DESCRIPTION_CHARS,
+  MAX_LABEL_CHARS,
+  MAX_LABELS,
+  MAX_LABELS_TOTAL_CHARS,
+  MAX_TITLE_CHARS,
+} from './issue-hook.parser';
 import { hasSubSecondPrecision, type IssueSnapshot } from './issue-snapshot';
 
 /** As the issue hook's `object_attributes.url`. */
@@ -34,6 +40,7 @@ export function snapshotFromRestIssue(issue: GitlabIssue): IssueSnapshot | null 
       })
     : [];
   if (labels.length > MAX_LABELS || labels.some((label) => label.length > MAX_LABEL_CHARS)) return null;
+  if (labels.reduce((sum, label) => sum + label.length, 0) > MAX_LABELS_TOTAL_CHARS) return null;
   return {
     iid: issue.iid,
     issueId: typeof issue.id === 'number' ? issue.id : null,
