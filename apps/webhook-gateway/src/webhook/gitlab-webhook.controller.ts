@@ -258,7 +258,10 @@ export class GitlabWebhookController {
       this.logger.warn({ connectionId: verifier.connectionId }, 'signing key unavailable; delivery refused');
       this.answer(reply, eventLabelOf(request.headers['x-gitlab-event']), 'unavailable', 503, NO_SIGNING_KEY);
     } else {
-      this.logger.info({ connectionId: verifier.connectionId, check }, 'webhook signature refused');
+      this.logger.info(
+        { connectionId: verifier.connectionId, check, client: request.ip },
+        'webhook signature refused',
+      );
       this.unauthorized(request, reply);
     }
   }
@@ -318,8 +321,9 @@ export class GitlabWebhookController {
   }
 
   private unauthorized(request: WebhookRequest, reply: FastifyReply): FastifyReply {
+    // `client` is the TCP peer, or the address a trusted proxy forwarded (TRUST_PROXY).
     this.logger.debug(
-      { connectionId: request.params.connectionId.slice(0, 64) },
+      { connectionId: request.params.connectionId.slice(0, 64), client: request.ip },
       'webhook delivery unauthorized',
     );
     return this.answer(

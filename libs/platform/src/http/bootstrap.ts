@@ -91,7 +91,14 @@ export async function startHttpApp(
       requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
       const level = reply.statusCode >= 500 ? 'warn' : 'debug';
       settings.logger[level](
-        { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          // The TCP peer, or what a trusted proxy forwarded (TRUST_PROXY): never a header by itself.
+          client: request.ip,
+        },
         'request',
       );
     }
