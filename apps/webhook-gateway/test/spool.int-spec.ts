@@ -246,4 +246,52 @@ describe('webhook-gateway when NATS or Postgres is down', () => {
       await client.end();
     }
   });
+  it('refuses a connection over its pending spool quota while NATS is down; the others go on being spooled', async () => {
+    await eventually(async () => expect(await natsState()).toBe('up'), { timeoutMs: 20_000 });
+    // Room for three of these deliveries per connection.
+    await gateway.restart({ SPOOL_PENDING_MAX_BYTES_PER_CONNECTION: String(ISSUE.length * 3 + 100) });
+    try {
+      const other = await gateway.connect();
+      const before = (await gateway.events(connection.connectionId)).length;
+      const keys = Array.from({ length: 5 }, () => randomUUID());
+      const answers = [];
+      let spooledForOther;
+      await nats.pause();
+      try {
+        await eventually(async () => expect(await natsState()).not.toBe('up'));
+        for (const key of keys)
+          answers.push(await gateway.deliver(connection, ISSUE, { 'idempotency-key': key }));
+        spooledForOther = await gateway.deliver(other, ISSUE);
+      } finally {
+        await nats.resume();
+      }
+      expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 503, 503]);
+      expect(answers[3]!.text).toContain('used up its spool quota');
+      expect(spooledForOther).toEqual({ status: 202, text: '{"status":"spooled"}' });
+      expect(await gateway.deliveries('issue', 'spool_full')).toBe(2);
+      // The three it took are published once; the two refused are not stored anywhere.
+      await eventually(
+        async () => {
+          const stored = (await gateway.events(connection.connectionId)).slice(before);
+          expect(stored.map((message) => message.headers['idempotency-key'])).toEqual(keys.slice(0, 3));
+          expect(await gateway.events(other.connectionId)).toHaveLength(1);
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await eventually(async () => expect(await spoolRows()).toEqual([]));
+      // Drained, the quota is free again.
+      await nats.pause();
+      try {
+        await eventually(async () => expect(await natsState()).not.toBe('up'));
+        expect(await gateway.deliver(connection, ISSUE)).toEqual({
+          status: 202,
+          text: '{"status":"spooled"}',
+        });
+      } finally {
+        await nats.resume();
+      }
+    } finally {
+      await gateway.restart();
+    }
+  });
 });

@@ -105,6 +105,17 @@ export class GatewayConfig extends ServiceConfig {
   @ToBytes()
   SPOOL_PARKED_MAX_BYTES_PER_CONNECTION = 256 * MIB;
 
+  /**
+   * Bytes of pending deliveries (spooled while JetStream could not take them) kept per connection;
+   * more are answered 503 until the relay has drained some (`1GiB`: hours of a busy project's
+   * deliveries), so that no tenant fills the database while NATS is down.
+   */
+  @Min(1)
+  @Max(1024 * 1024 * MIB)
+  @IsInt({ message: 'must be a size such as 1GiB or a number of bytes' })
+  @ToBytes()
+  SPOOL_PENDING_MAX_BYTES_PER_CONNECTION = 1024 * MIB;
+
   /** Bytes of parked deliveries kept for all connections together (`2GiB`). */
   @Min(1)
   @Max(1024 * 1024 * MIB)

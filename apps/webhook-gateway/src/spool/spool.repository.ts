@@ -15,6 +15,7 @@ export interface SpoolEntry {
 }
 
 export const SPOOL_TABLE = `"${SCHEMA}".spool`;
+const SPOOL_USAGE_TABLE = `"${SCHEMA}".spool_usage`;
 const PARKED_LOCK_KEY = `spool-parked:${SCHEMA}`;
 
 /** Most bytes of parked deliveries kept for one connection (its subjects) and for all. */
@@ -37,15 +38,25 @@ export class SpoolRepository {
     return this.dataSource.isInitialized;
   }
 
-  /** Resolves once the row is committed; rejects when the database cannot take it in time. */
-  async insert(entry: SpoolEntry): Promise<void> {
+  /**
+   * Spools a delivery for the relay, within its connection's quota of pending bytes
+   * (`spool_usage`, kept by a trigger): resolves `true` once the row is committed, `false` (nothing
+   * written) when it does not fit; rejects when the database cannot take it in time. Concurrent
+   * deliveries of one connection may overshoot the quota by what they hold in flight together
+   * (bounded by the gateway's in-flight caps).
+   */
+  async insert(entry: SpoolEntry, pendingQuotaBytes: number): Promise<boolean> {
     if (!this.dataSource.isInitialized) throw new TransientError('the spool database is not connected');
     const insert = this.dataSource.query(
-      `INSERT INTO ${SPOOL_TABLE} (subject, msg_id, headers, body, parked_at, last_error)
-       VALUES ($1, $2, $3::jsonb, $4, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END, $5::text)`,
-      [entry.subject, entry.msgId, JSON.stringify(entry.headers), entry.body, entry.parkedReason ?? null],
-    ) as Promise<unknown>;
-    await this.withinWriteTimeout(insert);
+      `INSERT INTO ${SPOOL_TABLE} (subject, msg_id, headers, body)
+       SELECT $1::text, $2::text, $3::jsonb, $4::bytea
+        WHERE coalesce((SELECT pending_bytes FROM ${SPOOL_USAGE_TABLE}
+                         WHERE connection_key = split_part($1::text, '.', 3)), 0) + length($4::bytea)
+              <= $5::bigint
+       RETURNING id`,
+      [entry.subject, entry.msgId, JSON.stringify(entry.headers), entry.body, pendingQuotaBytes],
+    ) as Promise<unknown[]>;
+    return (await this.withinWriteTimeout(insert)).length > 0;
   }
 
   /**

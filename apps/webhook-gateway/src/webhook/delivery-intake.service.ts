@@ -21,11 +21,16 @@ export interface AuthenticatedDelivery {
 
 export type IntakeOutcome = Extract<
   DeliveryOutcome,
-  'published' | 'duplicate' | 'spooled' | 'parked' | 'unavailable' | 'over_quota'
+  'published' | 'duplicate' | 'spooled' | 'parked' | 'unavailable' | 'over_quota' | 'spool_full'
 >;
 
 /** Bytes of parked deliveries kept per connection and for all together. */
 export type ParkedLimits = Omit<ParkedQuota, 'subjectPrefix'>;
+
+/** What the spool keeps: parked bytes (per connection and in all) and pending bytes per connection. */
+export interface SpoolLimits extends ParkedLimits {
+  pendingConnectionBytes: number;
+}
 
 /**
  * Makes a delivery durable: JetStream first (the answer waits for its ack); when NATS is down or
@@ -41,7 +46,7 @@ export class DeliveryIntakeService {
     private readonly relay: SpoolRelay,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
-    private readonly parkedLimits: ParkedLimits,
+    private readonly limits: SpoolLimits,
   ) {}
 
   accept(delivery: AuthenticatedDelivery, done: (outcome: IntakeOutcome) => void): void {
@@ -75,12 +80,23 @@ export class DeliveryIntakeService {
     const entry = { subject, msgId: delivery.msgId, headers: delivery.headers, body: delivery.body };
     try {
       if (parkedReason === undefined) {
-        await this.spool.insert(entry);
+        if (!(await this.spool.insert(entry, this.limits.pendingConnectionBytes))) {
+          this.logger.error(
+            { ...facts, bytes: delivery.body.length, limit: this.limits.pendingConnectionBytes },
+            'JetStream did not take the delivery and its connection has used up its spool quota; refused',
+          );
+          return 'spool_full';
+        }
       } else {
-        const quota = { ...this.parkedLimits, subjectPrefix: subject.slice(0, subject.lastIndexOf('.') + 1) };
+        const { connectionBytes, totalBytes } = this.limits;
+        const quota = {
+          connectionBytes,
+          totalBytes,
+          subjectPrefix: subject.slice(0, subject.lastIndexOf('.') + 1),
+        };
         if (!(await this.spool.insertParked({ ...entry, parkedReason }, quota))) {
           this.logger.error(
-            { ...facts, bytes: delivery.body.length, ...this.parkedLimits },
+            { ...facts, bytes: delivery.body.length, connectionBytes, totalBytes },
             'delivery is too large for NATS and the parked quota is used up; refused',
           );
           return 'over_quota';

@@ -60,6 +60,10 @@ const GATEWAY_BUSY = errorBody(
   'SERVICE_UNAVAILABLE',
   'the gateway has too many bytes of deliveries in flight; it was not accepted',
 );
+const SPOOL_QUOTA = errorBody(
+  'SERVICE_UNAVAILABLE',
+  'JetStream cannot take deliveries now and this connection has used up its spool quota; it was not accepted',
+);
 const PARKED_QUOTA = errorBody(
   'SERVICE_UNAVAILABLE',
   'the delivery is too large for NATS and the quota for parked deliveries is used up; it was not accepted',
@@ -78,6 +82,7 @@ const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>>
   parked: { status: 202, body: '{"status":"parked"}' },
   unavailable: { status: 503, body: UNAVAILABLE },
   over_quota: { status: 503, body: PARKED_QUOTA },
+  spool_full: { status: 503, body: SPOOL_QUOTA },
 };
 const IGNORED = '{"status":"ignored"}';
 
@@ -299,7 +304,8 @@ export class GitlabWebhookController {
       },
       (outcome) => {
         const answer = ANSWERS[outcome];
-        const retryAfter = outcome === 'over_quota' ? RETRY_AFTER_SECONDS : undefined;
+        const retryAfter =
+          outcome === 'over_quota' || outcome === 'spool_full' ? RETRY_AFTER_SECONDS : undefined;
         this.answer(reply, route.event, outcome, answer.status, answer.body, retryAfter);
       },
     );

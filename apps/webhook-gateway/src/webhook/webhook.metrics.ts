@@ -7,8 +7,9 @@ import type { MetricsRegistry } from '@testkase/platform';
  * resend of a stored message), `spooled` (written to Postgres because JetStream could not take it),
  * `parked` (spooled but too large for NATS), `ignored` (an event type the system does not use),
  * `unauthorized`, `rejected` (bad body, content type or size), `unavailable` (503), `throttled`
- * (503: its connection has too many bytes in flight), `overloaded` (503: the gateway has) and
- * `over_quota` (503: too large for NATS, and the parked deliveries' quota is used up).
+ * (503: its connection has too many bytes in flight), `overloaded` (503: the gateway has),
+ * `over_quota` (503: too large for NATS, and the parked deliveries' quota is used up) and
+ * `spool_full` (503: JetStream could not take it, and its connection's pending spool quota is used up).
  */
 export type DeliveryOutcome =
   | 'published'
@@ -21,7 +22,8 @@ export type DeliveryOutcome =
   | 'unavailable'
   | 'throttled'
   | 'overloaded'
-  | 'over_quota';
+  | 'over_quota'
+  | 'spool_full';
 
 export class GatewayMetrics {
   readonly deliveries: Counter<'event' | 'outcome'>;

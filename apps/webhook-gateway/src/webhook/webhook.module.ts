@@ -143,6 +143,7 @@ export class WebhookModule {
             new DeliveryIntakeService(nats, publisher, spool, relay, metrics, logger, {
               connectionBytes: config.SPOOL_PARKED_MAX_BYTES_PER_CONNECTION,
               totalBytes: config.SPOOL_PARKED_MAX_BYTES,
+              pendingConnectionBytes: config.SPOOL_PENDING_MAX_BYTES_PER_CONNECTION,
             }),
           inject: [
             NatsClient,
