@@ -410,6 +410,15 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toContain('ARG REVISION=unknown');
   });
 
+  it.each(APPS)("%s's container target builds the shared image", (app) => {
+    const project = JSON.parse(read(`apps/${app}/project.json`)) as {
+      targets: Record<string, { options?: { command?: string } }>;
+    };
+    expect(project.targets['container']?.options?.command).toBe(
+      `docker build -f deploy/Dockerfile -t ${IMAGE} .`,
+    );
+  });
+
   it('has a .dockerignore that keeps out benchmarks, tests and local state but not what it copies', () => {
     const ignored = read('.dockerignore')
       .split('\n')
