@@ -39,31 +39,6 @@ const REQUIRED: Record<string, string[]> = {
   'comment-relay': ['DATABASE_URL', 'NATS_URL', 'CORE_API_TOKEN'],
 };
 
-describe('docker-compose.yml', () => {
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
-    services: Record<
-      string,
-      { environment?: Record<string, string>; build?: { args?: Record<string, string> } }
-    >;
-  };
-
-  it('runs Postgres, NATS with JetStream, the simulator and every app', () => {
-    expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgres', 'nats', 'gitlab-sim', 'migrate', ...SERVICES]),
-    );
-    expect(JSON.stringify(compose.services['nats'])).toContain('-js');
-  });
-
-  it.each(SERVICES)('%s gets only variables it reads, and every one it needs', (app) => {
-    const service = compose.services[app]!;
-    expect(service.build?.args?.['APP']).toBe(app);
-    const env = Object.keys(service.environment ?? {});
-    const documented = documentedVariables(app);
-    expect(env.filter((name) => !documented.has(name))).toEqual([]);
-    expect(REQUIRED[app]!.filter((name) => !env.includes(name))).toEqual([]);
-  });
-});
-
 describe('Helm chart', () => {
   const chartDir = 'helm/testkase-gitlab';
   const values = parse(read(`${chartDir}/values.yaml`)) as Record<string, unknown>;
@@ -122,18 +97,6 @@ describe('Helm chart', () => {
     const opened = text.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length ?? 0;
     const closed = text.match(/\{\{-?\s*end\s*-?\}\}/g)?.length ?? 0;
     expect(closed).toBe(opened);
-  });
-});
-
-describe('deploy/Dockerfile', () => {
-  const dockerfile = read('deploy/Dockerfile');
-
-  it('builds with the project build and runs the app selected by APP as a non-root user', () => {
-    expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS build/);
-    expect(dockerfile).toContain('node:24');
-    expect(dockerfile).toContain('npm run build');
-    expect(dockerfile).toMatch(/USER node/);
-    expect(dockerfile).toContain('dist/apps/${APP}/src/main.js');
   });
 });
 
