@@ -147,7 +147,7 @@ class PlatformLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
               break;
             } catch (error) {
               this.logger.error({ err: error, attempt }, 'JetStream setup failed; retrying');
-              await sleep(jitteredBackoff(attempt, 1_000, 30_000, 500));
+              await sleep(jitteredBackoff(attempt, 1_000, 15_000, 500));
             }
           }
           settingUp = false;
