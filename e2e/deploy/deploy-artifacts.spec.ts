@@ -166,6 +166,27 @@ describe('Helm chart: production behaviour (issue 12)', () => {
     return validate(copy);
   };
 
+  it('reads only values that values.yaml defines (no typo renders an empty field)', () => {
+    const paths = templateFilesOf(chartDir).flatMap((file) =>
+      [...template(file).matchAll(/\$?\.Values((?:\.[A-Za-z][A-Za-z0-9_]*)+)/g)].map((m) => ({
+        file,
+        path: m[1]!.slice(1).split('.'),
+      })),
+    );
+    expect(paths.length).toBeGreaterThan(50);
+    const undefinedPaths = paths
+      .filter(({ path: keys }) => {
+        let node: unknown = values;
+        for (const key of keys) {
+          if (node === null || typeof node !== 'object' || !(key in node)) return true;
+          node = (node as Record<string, unknown>)[key];
+        }
+        return false;
+      })
+      .map(({ file, path: keys }) => `${file}: .Values.${keys.join('.')}`);
+    expect([...new Set(undefinedPaths)]).toEqual([]);
+  });
+
   it('accepts `global` from an umbrella chart and still rejects unknown keys', () => {
     expect(valid((v) => (v['global'] = { imageRegistry: 'registry.example.com' }))).toBe(true);
     expect(valid((v) => (v['globals'] = {}))).toBe(false);
