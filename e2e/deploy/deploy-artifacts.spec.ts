@@ -126,6 +126,149 @@ describe('Helm chart', () => {
   });
 });
 
+describe('deploy/Dockerfile', () => {
+  const dockerfile = read('deploy/Dockerfile');
+
+  it('builds with the project build and runs the app selected by APP as a non-root user', () => {
+    expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS build/);
+    expect(dockerfile).toContain('node:24');
+    expect(dockerfile).toContain('npm run build');
+    expect(dockerfile).toMatch(/USER node/);
+    expect(dockerfile).toContain('dist/apps/${APP}/src/main.js');
+  });
+});
+
+describe('dashboards and alert rules', () => {
+  const rulesText = read('deploy/alerts/testkase-gitlab.rules.yaml');
+  const rules = parse(rulesText) as {
+    groups: Array<{
+      name: string;
+      rules: Array<{ alert: string; expr: string; labels: { severity: string } }>;
+    }>;
+  };
+  const dashboard = JSON.parse(read('deploy/dashboards/testkase-gitlab.json')) as {
+    panels: Array<{ targets?: Array<{ expr: string }> }>;
+  };
+  const sources = ['apps', 'libs']
+    .flatMap((dir) =>
+      readdirSync(path.join(WORKSPACE_ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts') && !file.includes('node_modules'))
+        .map((file) => read(`${dir}/${file}`)),
+    )
+    .join('\n');
+
+  /** Metric names in PromQL, without histogram suffixes; the default process metrics are prom-client's. */
+  const metricsIn = (expr: string) =>
+    [
+      ...expr.matchAll(
+        /\b([a-z][a-z0-9_]*_(?:total|seconds|depth|leader|imported|expected)(?:_bucket|_count|_sum)?)\b/g,
+      ),
+    ]
+      .map((match) => match[1]!.replace(/_(bucket|count|sum)$/, ''))
+      .filter((name) => !name.startsWith('process_') && !name.startsWith('nodejs_'));
+
+  const alerts = rules.groups.flatMap((group) => group.rules) as Array<{
+    alert: string;
+    expr: string;
+    annotations: Record<string, string>;
+  }>;
+  const alertNamed = (name: string) => alerts.find((alert) => alert.alert === name)!;
+
+  /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+  const anchorsOf = (markdown: string) =>
+    new Set(
+      [...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+
+  it('alerts on `up` for each of the five services', () => {
+    const down = alertNamed('TestkaseGitlabServiceDown');
+    for (const service of SERVICES) {
+      expect(down.expr).toContain(`absent(up{service="${service}"})`);
+      expect(down.expr).toMatch(new RegExp(`up\\{service=~"[^"]*\\b${service}\\b`));
+    }
+    expect(down.expr).not.toContain('process_start_time_seconds');
+  });
+
+  it('alerts on pending spool rows, and on parked ones apart', () => {
+    expect(alertNamed('TestkaseGitlabWebhooksSpooling').expr).toContain(
+      'gateway_spool_depth{state="pending"}',
+    );
+    expect(alertNamed('TestkaseGitlabSpoolParked').expr).toContain('gateway_spool_depth{state="parked"}');
+    // The relay really reports both states.
+    expect(read('apps/webhook-gateway/src/spool/spool-relay.service.ts')).toMatch(
+      /state: 'pending'[\s\S]*state: 'parked'/,
+    );
+  });
+
+  it('links every alert to its section of docs/RUNBOOK.md', () => {
+    const anchors = anchorsOf(read('docs/RUNBOOK.md'));
+    for (const alert of alerts) {
+      const url = alert.annotations['runbook_url'] ?? '';
+      expect([alert.alert, url]).toEqual([
+        alert.alert,
+        expect.stringMatching(/^https:\/\/.+\/docs\/RUNBOOK\.md#/),
+      ]);
+      const anchor = url.split('#')[1]!;
+      expect(anchor).toBe(alert.alert.toLowerCase());
+      expect([alert.alert, anchors.has(anchor)]).toEqual([alert.alert, true]);
+    }
+  });
+
+  it('ships the same dashboard in the chart', () => {
+    expect(read('helm/testkase-gitlab/files/dashboard.json')).toBe(
+      read('deploy/dashboards/testkase-gitlab.json'),
+    );
+  });
+
+  it('lets Grafana pick the rate window and the namespace', () => {
+    const raw = dashboard as unknown as { templating: { list: Array<{ name: string; query?: unknown }> } };
+    expect(raw.templating.list.map((variable) => variable.name)).toEqual(
+      expect.arrayContaining(['datasource', 'namespace']),
+    );
+    const expressions = dashboard.panels.flatMap((panel) =>
+      (panel.targets ?? []).map((target) => target.expr),
+    );
+    expect(expressions.length).toBeGreaterThan(10);
+    for (const expr of expressions) {
+      expect(expr).not.toMatch(/\brate\([^()]*\[\d+[smhd]\]\)/);
+      expect(expr).toContain('namespace=~"$namespace"');
+    }
+    expect(
+      expressions.filter((expr) => expr.includes('rate(')).every((e) => e.includes('[$__rate_interval]')),
+    ).toBe(true);
+  });
+
+  it('ships the same rules in the chart', () => {
+    expect(read('helm/testkase-gitlab/files/prometheus-rules.yaml')).toBe(rulesText);
+  });
+
+  it('gives every alert an expression and a severity', () => {
+    const alerts = rules.groups.flatMap((group) => group.rules);
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const alert of alerts) {
+      expect(alert.expr.trim()).not.toBe('');
+      expect(['critical', 'warning', 'info']).toContain(alert.labels.severity);
+    }
+  });
+
+  it('only uses metrics the apps really export', () => {
+    const expressions = [
+      ...rules.groups.flatMap((group) => group.rules.map((rule) => rule.expr)),
+      ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
+    ];
+    const unknown = [...new Set(expressions.flatMap(metricsIn))].filter(
+      (name) => !sources.includes(`'${name}'`),
+    );
+    expect(unknown).toEqual([]);
+  });
+});
+
 /** values.yaml as a mutation sees it (any key, any depth). */
 type Loose = { [key: string]: Loose } & Record<string, unknown>;
 
@@ -411,146 +554,3 @@ function templateFilesOf(chartDir: string): string[] {
     encoding: 'utf8',
   }).filter((f) => f.endsWith('.yaml') || f.endsWith('.tpl'));
 }
-
-describe('deploy/Dockerfile', () => {
-  const dockerfile = read('deploy/Dockerfile');
-
-  it('builds with the project build and runs the app selected by APP as a non-root user', () => {
-    expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS build/);
-    expect(dockerfile).toContain('node:24');
-    expect(dockerfile).toContain('npm run build');
-    expect(dockerfile).toMatch(/USER node/);
-    expect(dockerfile).toContain('dist/apps/${APP}/src/main.js');
-  });
-});
-
-describe('dashboards and alert rules', () => {
-  const rulesText = read('deploy/alerts/testkase-gitlab.rules.yaml');
-  const rules = parse(rulesText) as {
-    groups: Array<{
-      name: string;
-      rules: Array<{ alert: string; expr: string; labels: { severity: string } }>;
-    }>;
-  };
-  const dashboard = JSON.parse(read('deploy/dashboards/testkase-gitlab.json')) as {
-    panels: Array<{ targets?: Array<{ expr: string }> }>;
-  };
-  const sources = ['apps', 'libs']
-    .flatMap((dir) =>
-      readdirSync(path.join(WORKSPACE_ROOT, dir), { recursive: true, encoding: 'utf8' })
-        .filter((file) => file.endsWith('.ts') && !file.includes('node_modules'))
-        .map((file) => read(`${dir}/${file}`)),
-    )
-    .join('\n');
-
-  /** Metric names in PromQL, without histogram suffixes; the default process metrics are prom-client's. */
-  const metricsIn = (expr: string) =>
-    [
-      ...expr.matchAll(
-        /\b([a-z][a-z0-9_]*_(?:total|seconds|depth|leader|imported|expected)(?:_bucket|_count|_sum)?)\b/g,
-      ),
-    ]
-      .map((match) => match[1]!.replace(/_(bucket|count|sum)$/, ''))
-      .filter((name) => !name.startsWith('process_') && !name.startsWith('nodejs_'));
-
-  const alerts = rules.groups.flatMap((group) => group.rules) as Array<{
-    alert: string;
-    expr: string;
-    annotations: Record<string, string>;
-  }>;
-  const alertNamed = (name: string) => alerts.find((alert) => alert.alert === name)!;
-
-  /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
-  const anchorsOf = (markdown: string) =>
-    new Set(
-      [...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
-        m[1]!
-          .trim()
-          .toLowerCase()
-          .replace(/[^\p{L}\p{N} _-]/gu, '')
-          .replace(/ /g, '-'),
-      ),
-    );
-
-  it('alerts on `up` for each of the five services', () => {
-    const down = alertNamed('TestkaseGitlabServiceDown');
-    for (const service of SERVICES) {
-      expect(down.expr).toContain(`absent(up{service="${service}"})`);
-      expect(down.expr).toMatch(new RegExp(`up\\{service=~"[^"]*\\b${service}\\b`));
-    }
-    expect(down.expr).not.toContain('process_start_time_seconds');
-  });
-
-  it('alerts on pending spool rows, and on parked ones apart', () => {
-    expect(alertNamed('TestkaseGitlabWebhooksSpooling').expr).toContain(
-      'gateway_spool_depth{state="pending"}',
-    );
-    expect(alertNamed('TestkaseGitlabSpoolParked').expr).toContain('gateway_spool_depth{state="parked"}');
-    // The relay really reports both states.
-    expect(read('apps/webhook-gateway/src/spool/spool-relay.service.ts')).toMatch(
-      /state: 'pending'[\s\S]*state: 'parked'/,
-    );
-  });
-
-  it('links every alert to its section of docs/RUNBOOK.md', () => {
-    const anchors = anchorsOf(read('docs/RUNBOOK.md'));
-    for (const alert of alerts) {
-      const url = alert.annotations['runbook_url'] ?? '';
-      expect([alert.alert, url]).toEqual([
-        alert.alert,
-        expect.stringMatching(/^https:\/\/.+\/docs\/RUNBOOK\.md#/),
-      ]);
-      const anchor = url.split('#')[1]!;
-      expect(anchor).toBe(alert.alert.toLowerCase());
-      expect([alert.alert, anchors.has(anchor)]).toEqual([alert.alert, true]);
-    }
-  });
-
-  it('ships the same dashboard in the chart', () => {
-    expect(read('helm/testkase-gitlab/files/dashboard.json')).toBe(
-      read('deploy/dashboards/testkase-gitlab.json'),
-    );
-  });
-
-  it('lets Grafana pick the rate window and the namespace', () => {
-    const raw = dashboard as unknown as { templating: { list: Array<{ name: string; query?: unknown }> } };
-    expect(raw.templating.list.map((variable) => variable.name)).toEqual(
-      expect.arrayContaining(['datasource', 'namespace']),
-    );
-    const expressions = dashboard.panels.flatMap((panel) =>
-      (panel.targets ?? []).map((target) => target.expr),
-    );
-    expect(expressions.length).toBeGreaterThan(10);
-    for (const expr of expressions) {
-      expect(expr).not.toMatch(/\brate\([^()]*\[\d+[smhd]\]\)/);
-      expect(expr).toContain('namespace=~"$namespace"');
-    }
-    expect(
-      expressions.filter((expr) => expr.includes('rate(')).every((e) => e.includes('[$__rate_interval]')),
-    ).toBe(true);
-  });
-
-  it('ships the same rules in the chart', () => {
-    expect(read('helm/testkase-gitlab/files/prometheus-rules.yaml')).toBe(rulesText);
-  });
-
-  it('gives every alert an expression and a severity', () => {
-    const alerts = rules.groups.flatMap((group) => group.rules);
-    expect(alerts.length).toBeGreaterThan(5);
-    for (const alert of alerts) {
-      expect(alert.expr.trim()).not.toBe('');
-      expect(['critical', 'warning', 'info']).toContain(alert.labels.severity);
-    }
-  });
-
-  it('only uses metrics the apps really export', () => {
-    const expressions = [
-      ...rules.groups.flatMap((group) => group.rules.map((rule) => rule.expr)),
-      ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
-    ];
-    const unknown = [...new Set(expressions.flatMap(metricsIn))].filter(
-      (name) => !sources.includes(`'${name}'`),
-    );
-    expect(unknown).toEqual([]);
-  });
-});
