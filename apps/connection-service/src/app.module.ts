@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
-import { STREAMS } from '@testkase/contracts';
-import { PlatformModule, type Logger } from '@testkase/platform';
+import { natsFromConfig, PlatformModule, type Logger } from '@testkase/platform';
 
 import type { ConnectionConfig } from './config/connection-service.config';
 import { ConnectionModule } from './connection/connection.module';
@@ -18,7 +17,8 @@ export class AppModule {
           logger,
           coreApiToken: config.CORE_API_TOKEN,
           database: dataSourceSettings(config),
-          nats: { url: config.NATS_URL, prefix: config.NATS_PREFIX, streams: Object.values(STREAMS) },
+          // Credentials, TLS CA and JETSTREAM_* too (the chart mounts them for every app).
+          nats: natsFromConfig(config),
           outbox: true,
         }),
         ConnectionModule.forRoot(config),

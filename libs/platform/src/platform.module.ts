@@ -23,7 +23,12 @@ import { ConsumerRegistry } from './messaging/consumer-registry';
 import { EventPublisher } from './messaging/event-publisher';
 import { Inbox } from './messaging/inbox';
 import { InboxOutbox } from './messaging/inbox-outbox';
-import { ensureStreams } from './messaging/jetstream-setup';
+import {
+  DEFAULT_JETSTREAM_SETTINGS,
+  ensureStreams,
+  verifyStreams,
+  type JetStreamSettings,
+} from './messaging/jetstream-setup';
 import { MessagingRetention } from './messaging/messaging-retention';
 import { NatsClient } from './messaging/nats-client';
 import { Outbox } from './messaging/outbox';
@@ -54,6 +59,8 @@ export interface PlatformOptions {
     streams: readonly StreamDefinition[];
     credsFile?: string;
     tlsCaFile?: string;
+    /** Stream and bucket settings, and who manages them (JETSTREAM_*). Default: R1, managed here. */
+    jetstream?: JetStreamSettings;
   };
   /** Publish the schema's outbox (apps that emit events). */
   outbox?: boolean;
@@ -120,19 +127,30 @@ class PlatformLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     if (this.nats && this.options.nats) {
       const nats = this.nats;
       const streams = this.options.nats.streams;
+      const settings = this.options.nats.jetstream ?? DEFAULT_JETSTREAM_SETTINGS;
       let consumersStarted = false;
-      // On the first connect and on every reconnect (the server may have lost its state).
+      let settingUp = false;
+      // On the first connect and on every reconnect (the server may have lost its state), retrying
+      // until the streams exist (JETSTREAM_MANAGE=false: until setup-jetstream has created them).
       nats.onConnected(() => {
+        if (settingUp) return;
+        settingUp = true;
         void (async () => {
-          try {
-            await ensureStreams(nats.jsm, nats.naming, streams);
-            if (!consumersStarted && this.consumers) {
-              consumersStarted = true;
-              await this.consumers.startAll();
+          for (let attempt = 0; !this.shutdown.shuttingDown; attempt += 1) {
+            try {
+              if (settings.manage) await ensureStreams(nats.jsm, nats.naming, streams, settings, this.logger);
+              else await verifyStreams(nats.jsm, nats.naming, streams);
+              if (!consumersStarted && this.consumers) {
+                consumersStarted = true;
+                await this.consumers.startAll();
+              }
+              break;
+            } catch (error) {
+              this.logger.error({ err: error, attempt }, 'JetStream setup failed; retrying');
+              await sleep(jitteredBackoff(attempt, 1_000, 15_000, 500));
             }
-          } catch (error) {
-            this.logger.error({ err: error }, 'JetStream setup failed');
           }
+          settingUp = false;
         })();
       });
     }
@@ -233,6 +251,7 @@ export class PlatformModule {
                 prefix: nats.prefix,
                 credsFile: nats.credsFile,
                 tlsCaFile: nats.tlsCaFile,
+                jetstream: nats.jetstream,
               },
               logger,
             ),
@@ -376,9 +395,32 @@ function readinessChecks(
   ];
 }
 
+/** The JetStream settings of an app's config (JETSTREAM_*). */
+export const jetstreamFromConfig = (
+  config: Pick<
+    ServiceConfig,
+    'JETSTREAM_REPLICAS' | 'JETSTREAM_MAX_BYTES' | 'JETSTREAM_MAX_AGE' | 'JETSTREAM_MANAGE'
+  >,
+): JetStreamSettings => ({
+  replicas: config.JETSTREAM_REPLICAS,
+  maxBytes: config.JETSTREAM_MAX_BYTES,
+  maxAgeMs: config.JETSTREAM_MAX_AGE,
+  manage: config.JETSTREAM_MANAGE,
+});
+
 /** The NATS part of {@link PlatformOptions} from an app's config (every stream declared by default). */
 export function natsFromConfig(
-  config: Pick<ServiceConfig, 'NATS_URL' | 'NATS_PREFIX' | 'NATS_CREDS_FILE' | 'NATS_TLS_CA_FILE'>,
+  config: Pick<
+    ServiceConfig,
+    | 'NATS_URL'
+    | 'NATS_PREFIX'
+    | 'NATS_CREDS_FILE'
+    | 'NATS_TLS_CA_FILE'
+    | 'JETSTREAM_REPLICAS'
+    | 'JETSTREAM_MAX_BYTES'
+    | 'JETSTREAM_MAX_AGE'
+    | 'JETSTREAM_MANAGE'
+  >,
   streams: readonly StreamDefinition[] = Object.values(STREAMS),
 ): NonNullable<PlatformOptions['nats']> {
   return {
@@ -387,5 +429,6 @@ export function natsFromConfig(
     streams,
     credsFile: config.NATS_CREDS_FILE,
     tlsCaFile: config.NATS_TLS_CA_FILE,
+    jetstream: jetstreamFromConfig(config),
   };
 }

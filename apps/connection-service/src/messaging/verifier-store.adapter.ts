@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { KV } from 'nats';
 
 import { KV_BUCKETS, type WebhookVerifierV1 } from '@testkase/contracts';
-import { LOGGER, NatsClient, type Logger } from '@testkase/platform';
+import { kvOptionsOf, LOGGER, NatsClient, type Logger } from '@testkase/platform';
 
 /**
  * The WEBHOOK_VERIFIERS key/value bucket (key = connection id): how the gateway learns, within a
@@ -17,10 +17,13 @@ export class VerifierStore {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Creates the bucket if missing (history 1), or binds to it. Idempotent, on every replica. */
+  /**
+   * Creates the bucket if missing (history 1, JETSTREAM_REPLICAS), or binds to it (always with
+   * JETSTREAM_MANAGE=false). Idempotent, on every replica; never changes an existing bucket.
+   */
   open(): Promise<KV> {
     this.bucket ??= this.nats.js.views
-      .kv(this.nats.naming.bucket(KV_BUCKETS.webhookVerifiers), { history: 1 })
+      .kv(this.nats.naming.bucket(KV_BUCKETS.webhookVerifiers), kvOptionsOf(this.nats.jetstreamSettings))
       .catch((error: unknown) => {
         this.bucket = undefined;
         throw error;

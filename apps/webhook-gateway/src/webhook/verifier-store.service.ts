@@ -9,7 +9,7 @@ import {
   type WebhookVerifierReply,
   type WebhookVerifierRequest,
 } from '@testkase/contracts';
-import type { Logger, NatsClient } from '@testkase/platform';
+import { kvOptionsOf, type Logger, type NatsClient } from '@testkase/platform';
 import { jitteredBackoff, sleep } from '@testkase/util';
 
 import type { VerifierSnapshot } from './verifier-snapshot';
@@ -348,10 +348,10 @@ export class WebhookVerifierStore {
       () => true,
       () => false,
     );
-    if (!exists) {
-      // connection-service normally creates it; whoever comes first creates it with the defaults.
+    if (!exists && this.nats.jetstreamSettings.manage) {
+      // connection-service normally creates it; whoever comes first creates it with the settings.
       try {
-        return await this.nats.js.views.kv(name);
+        return await this.nats.js.views.kv(name, kvOptionsOf(this.nats.jetstreamSettings));
       } catch {
         // created meanwhile with another configuration: bind to it
       }

@@ -106,6 +106,35 @@ export class ServiceConfig extends ExposedHttpAppConfig {
   @IsOptional()
   @IsString()
   NATS_TLS_CA_FILE?: string = undefined;
+
+  /** Replicas of the streams and KV buckets this service creates (3 in production; docs/RUNBOOK.md). */
+  @Min(1)
+  @Max(5)
+  @IsInt()
+  @ToInteger()
+  JETSTREAM_REPLICAS: number = 1;
+
+  /** Limit of each stream and bucket in bytes when created; -1: none. */
+  @Min(-1)
+  @IsInt()
+  @ToInteger()
+  JETSTREAM_MAX_BYTES: number = -1;
+
+  /** Retention (max_age) of every stream when created (`168h`); empty: each stream's own. */
+  @IsOptional()
+  @Min(60_000, { message: 'must be a duration of at least 1m such as 168h' })
+  @IsInt({ message: 'must be a duration such as 168h or 604800000 (ms)' })
+  @ToDurationMs()
+  JETSTREAM_MAX_AGE?: number = undefined;
+
+  /**
+   * `true`: the service creates missing streams and buckets at start. `false`: they are managed by
+   * `setup-jetstream` (the chart's hook Job) and the service only looks them up, so it needs no
+   * stream-admin rights.
+   */
+  @IsBoolean()
+  @ToBoolean()
+  JETSTREAM_MANAGE: boolean = true;
 }
 
 /** Services that TestKase core calls and that call GitLab on behalf of a connection. */

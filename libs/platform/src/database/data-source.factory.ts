@@ -47,11 +47,26 @@ export function createDataSource(settings: DatabaseSettings): DataSource {
   return new DataSource(options);
 }
 
-/** Creates the database of `url` when it does not exist (local start and tests; a cluster pre-creates it). */
+/**
+ * Creates the database of `url` when it does not exist (local start and tests; a cluster pre-creates
+ * it). Connects to `postgres` only when the target database is missing.
+ */
 export async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
+  // First the target itself: a locked-down or managed Postgres lets the service role connect only to
+  // its own database (docs/RUNBOOK.md, "Install"), so `postgres` is used only to create a missing one.
+  const probe = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    // 3D000 invalid_catalog_name: the database does not exist (anything else is a real failure).
+    if ((error as { code?: string }).code !== '3D000') throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });

@@ -6,11 +6,12 @@ import {
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
+  type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
 } from 'nats';
 
-import type { StreamDefinition } from '@testkase/contracts';
+import { KV_BUCKETS, STREAMS, type StreamDefinition } from '@testkase/contracts';
 
 import type { NatsNaming } from './nats-naming';
 
@@ -33,33 +34,199 @@ export const DEFAULT_ACK_WAIT_MS = 30_000;
 const isAlreadyExists = (error: unknown) =>
   /already in use|already exists/i.test(String((error as Error)?.message));
 
-/** Creates or updates each stream; safe to run from every replica at every start. */
+/**
+ * The operator's JetStream settings (JETSTREAM_* variables, docs/ARCHITECTURE.md, "JetStream
+ * settings"): applied to streams and KV buckets when they are created, and by `setup-jetstream`.
+ */
+export interface JetStreamSettings {
+  /** Replicas of every stream and bucket (1 in development, 3 in production). */
+  replicas: number;
+  /** Limit of each stream and bucket in bytes; -1: none. */
+  maxBytes: number;
+  /** Retention of every stream (max_age); undefined: each stream's own (STREAMS). */
+  maxAgeMs?: number;
+  /**
+   * true: the apps create missing streams and buckets. false: a hook Job (`setup-jetstream`) manages
+   * them and the apps only look them up (no stream-admin rights needed).
+   */
+  manage: boolean;
+}
+
+export const DEFAULT_JETSTREAM_SETTINGS: JetStreamSettings = { replicas: 1, maxBytes: -1, manage: true };
+
+/**
+ * `create`: create missing streams, leave existing ones as configured (add missing subjects only,
+ * warn about other differences). `apply`: also set replicas, max_bytes and max_age of existing
+ * ones to the settings (`setup-jetstream`, the operator's deliberate change).
+ */
+export type StreamSetupMode = 'create' | 'apply';
+
+interface SetupLogger {
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+}
+
+const SILENT: SetupLogger = { warn: () => undefined, info: () => undefined };
+
+function streamConfig(
+  naming: NatsNaming,
+  definition: StreamDefinition,
+  settings: JetStreamSettings,
+): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  return {
+    name: naming.stream(definition.name),
+    subjects: definition.subjects.map((s) => naming.subject(s)),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(settings.maxAgeMs ?? definition.maxAgeMs),
+    max_bytes: settings.maxBytes,
+    duplicate_window: nanos(definition.duplicateWindowMs),
+    num_replicas: settings.replicas,
+  };
+}
+
+/**
+ * Creates each missing stream with the settings; safe to run from every replica at every start. A
+ * start never resets what an operator configured on an existing stream: it only adds missing
+ * subjects and logs the differences (`mode: 'apply'` changes them: `setup-jetstream`).
+ */
 export async function ensureStreams(
   jsm: JetStreamManager,
   naming: NatsNaming,
   definitions: readonly StreamDefinition[],
+  settings: JetStreamSettings = DEFAULT_JETSTREAM_SETTINGS,
+  logger: SetupLogger = SILENT,
+  mode: StreamSetupMode = 'create',
 ): Promise<void> {
   for (const definition of definitions) {
-    const config: Partial<StreamConfig> & { name: string } = {
-      name: naming.stream(definition.name),
-      subjects: definition.subjects.map((s) => naming.subject(s)),
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-      max_age: nanos(definition.maxAgeMs),
-      duplicate_window: nanos(definition.duplicateWindowMs),
-      num_replicas: 1,
-    };
-    const existing = await jsm.streams.info(config.name).catch(() => null);
+    const config = streamConfig(naming, definition, settings);
+    let existing = await jsm.streams.info(config.name).catch(() => null);
     if (!existing) {
       try {
         await jsm.streams.add(config);
+        logger.info({ stream: config.name, replicas: config.num_replicas }, 'stream created');
         continue;
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
+        existing = await jsm.streams.info(config.name);
       }
     }
-    await jsm.streams.update(config.name, config);
+    const current = existing.config;
+    const subjects = [...new Set([...(current.subjects ?? []), ...config.subjects])];
+    const differences = {
+      ...(current.num_replicas !== config.num_replicas
+        ? { replicas: { configured: config.num_replicas, actual: current.num_replicas } }
+        : {}),
+      ...(current.max_bytes !== config.max_bytes
+        ? { maxBytes: { configured: config.max_bytes, actual: current.max_bytes } }
+        : {}),
+      ...(current.max_age !== config.max_age
+        ? { maxAgeNs: { configured: config.max_age, actual: current.max_age } }
+        : {}),
+      ...(current.retention !== config.retention
+        ? { retention: { configured: config.retention, actual: current.retention } }
+        : {}),
+    };
+    const differs = Object.keys(differences).length > 0;
+    if (mode === 'apply') {
+      if (!differs && subjects.length === (current.subjects ?? []).length) continue;
+      await jsm.streams.update(config.name, { ...current, ...config, subjects });
+      logger.info({ stream: config.name, changed: differences }, 'stream updated');
+      continue;
+    }
+    if (differs) {
+      logger.warn(
+        { stream: config.name, differences },
+        'stream settings differ from JETSTREAM_*; left as they are (setup-jetstream applies them)',
+      );
+    }
+    if (subjects.length !== (current.subjects ?? []).length) {
+      await jsm.streams.update(config.name, { ...current, subjects });
+      logger.info({ stream: config.name, subjects }, 'stream subjects added');
+    }
+  }
+}
+
+/**
+ * JETSTREAM_MANAGE=false: looks the streams up, creates nothing. Throws naming the missing ones
+ * (the hook Job `setup-jetstream` has not run, or NATS lost them).
+ */
+export async function verifyStreams(
+  jsm: JetStreamManager,
+  naming: NatsNaming,
+  definitions: readonly StreamDefinition[],
+): Promise<void> {
+  const missing: string[] = [];
+  for (const definition of definitions) {
+    const name = naming.stream(definition.name);
+    const found = await jsm.streams.info(name).then(
+      () => true,
+      (error: unknown) => {
+        if (/stream not found/i.test(String((error as Error)?.message))) return false;
+        throw error;
+      },
+    );
+    if (!found) missing.push(name);
+  }
+  if (missing.length) {
+    throw new Error(
+      `JetStream streams missing: ${missing.join(', ')} (JETSTREAM_MANAGE=false: run setup-jetstream)`,
+    );
+  }
+}
+
+/**
+ * Options to open a KV bucket with: created with the settings if missing (JETSTREAM_MANAGE=true),
+ * else bound only (it must exist: `setup-jetstream` creates it). An existing bucket is never changed.
+ */
+export const kvOptionsOf = (
+  settings: JetStreamSettings,
+): { history: number; replicas: number; max_bytes: number } | { bindOnly: true } =>
+  settings.manage
+    ? { history: 1, replicas: settings.replicas, max_bytes: settings.maxBytes }
+    : { bindOnly: true };
+
+/**
+ * Creates each missing KV bucket with the settings (history 1). An existing bucket keeps what the
+ * operator set, with a warning on differences, unless `mode` is `apply` (`setup-jetstream`).
+ */
+export async function ensureKvBuckets(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  naming: NatsNaming,
+  buckets: readonly string[],
+  settings: JetStreamSettings = DEFAULT_JETSTREAM_SETTINGS,
+  logger: SetupLogger = SILENT,
+  mode: StreamSetupMode = 'create',
+): Promise<void> {
+  for (const bucket of buckets) {
+    const name = naming.bucket(bucket);
+    const existing = await jsm.streams.info(`KV_${name}`).catch(() => null);
+    if (!existing) {
+      await js.views.kv(name, { history: 1, replicas: settings.replicas, max_bytes: settings.maxBytes });
+      logger.info({ bucket: name, replicas: settings.replicas }, 'KV bucket created');
+      continue;
+    }
+    const current = existing.config;
+    if (current.num_replicas === settings.replicas && current.max_bytes === settings.maxBytes) continue;
+    const differences = {
+      replicas: { configured: settings.replicas, actual: current.num_replicas },
+      maxBytes: { configured: settings.maxBytes, actual: current.max_bytes },
+    };
+    if (mode === 'apply') {
+      await jsm.streams.update(current.name, {
+        ...current,
+        num_replicas: settings.replicas,
+        max_bytes: settings.maxBytes,
+      });
+      logger.info({ bucket: name, changed: differences }, 'KV bucket updated');
+    } else {
+      logger.warn(
+        { bucket: name, differences },
+        'KV bucket settings differ from JETSTREAM_*; left as they are (setup-jetstream applies them)',
+      );
+    }
   }
 }
 
@@ -91,4 +258,20 @@ export async function ensureConsumer(
   }
   const { durable_name: _name, deliver_policy: _policy, ...mutable } = config;
   await jsm.consumers.update(stream, definition.durable, mutable);
+}
+
+/**
+ * What `setup-jetstream` (the chart's pre-install/pre-upgrade hook Job) does: every stream and KV
+ * bucket of the system, created or brought to the settings (`apply`). The apps then run with
+ * JETSTREAM_MANAGE=false and need no stream-admin rights.
+ */
+export async function setupJetStream(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  naming: NatsNaming,
+  settings: JetStreamSettings,
+  logger: SetupLogger = SILENT,
+): Promise<void> {
+  await ensureStreams(jsm, naming, Object.values(STREAMS), settings, logger, 'apply');
+  await ensureKvBuckets(js, jsm, naming, Object.values(KV_BUCKETS), settings, logger, 'apply');
 }

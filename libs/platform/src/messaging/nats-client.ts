@@ -12,6 +12,7 @@ import {
 import { TransientError } from '@testkase/util';
 
 import type { Logger } from '../telemetry/logger';
+import { DEFAULT_JETSTREAM_SETTINGS, type JetStreamSettings } from './jetstream-setup';
 import { NatsNaming } from './nats-naming';
 
 export interface NatsSettings {
@@ -21,6 +22,8 @@ export interface NatsSettings {
   prefix: string;
   credsFile?: string;
   tlsCaFile?: string;
+  /** Settings of the streams and buckets this app creates (JETSTREAM_*). */
+  jetstream?: JetStreamSettings;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface NatsSettings {
  */
 export class NatsClient {
   readonly naming: NatsNaming;
+  /** How streams and KV buckets are created, and whether this app may create them. */
+  readonly jetstreamSettings: JetStreamSettings;
   private connection?: NatsConnection;
   private jetStream?: JetStreamClient;
   private manager?: JetStreamManager;
@@ -42,6 +47,7 @@ export class NatsClient {
     private readonly logger: Logger,
   ) {
     this.naming = new NatsNaming(settings.prefix);
+    this.jetstreamSettings = settings.jetstream ?? DEFAULT_JETSTREAM_SETTINGS;
     this.firstConnect = this.connectLoop();
     // Keep an unobserved rejection (only on close before connect) from crashing the process.
     this.firstConnect.catch(() => undefined);
