@@ -352,6 +352,14 @@ describe('Helm chart: production behaviour (issue 12)', () => {
     expect(sources.filter((file) => !existsSync(path.join(WORKSPACE_ROOT, file)))).toEqual([]);
   });
 
+  it('runs every app from the one image that deploy/Dockerfile builds', () => {
+    const helper = /define "tk\.image"[\s\S]*?end/.exec(template('_helpers.tpl'))?.[0] ?? '';
+    expect(helper).toContain('.Values.image.repository');
+    expect(helper).not.toContain('.name');
+    expect((values as unknown as Loose)['image']).toMatchObject({ repository: expect.any(String) });
+    expect(read('deploy/Dockerfile')).not.toMatch(/ARG APP\b/);
+  });
+
   it('connects to NATS without credentials unless a Secret is named', () => {
     expect(values.nats.credsSecret).toBe('');
     // Each pod gets only its own credentials file from the Secret.

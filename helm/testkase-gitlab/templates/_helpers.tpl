@@ -27,7 +27,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 One image for all apps (deploy/Dockerfile); the chart picks the app with the container's command.
 */}}
 {{- define "tk.image" -}}
-{{- printf "%s/%s:%s" .root.Values.image.registry .name (.root.Values.image.tag | default .root.Chart.AppVersion) -}}
+{{- /* One image for every app (deploy/Dockerfile): the container command picks the app. */ -}}
+{{- printf "%s:%s" .root.Values.image.repository (.root.Values.image.tag | default .root.Chart.AppVersion) -}}
 {{- end -}}
 
 {{- define "tk.secretName" -}}
