@@ -130,7 +130,7 @@ describe('dashboards and alert rules', () => {
       .map((match) => match[1]!.replace(/_(bucket|count|sum)$/, ''))
       .filter((name) => !name.startsWith('process_') && !name.startsWith('nodejs_'));
 
-  const alerts = rules.groups.flatMap((group) => group.rules) as Array<{
+  const alerts = rules.groups.flatMap((group) => group.rules) as unknown as Array<{
     alert: string;
     expr: string;
     annotations: Record<string, string>;
@@ -267,7 +267,7 @@ describe('Helm chart: production behaviour (issue 12)', () => {
   const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
   const template = (file: string) => read(`${chartDir}/templates/${file}`);
   const valid = (mutate: (v: Loose) => void) => {
-    const copy = structuredClone(values) as Loose;
+    const copy = structuredClone(values) as unknown as Loose;
     mutate(copy);
     return validate(copy);
   };
