@@ -81,8 +81,6 @@ const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>>
 };
 const IGNORED = '{"status":"ignored"}';
 
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 /** 32 + 16 hex digits for a new trace: unique, not secret (randomUUID draws from a cached pool). */
 function newTraceparent(): string {
   const traceId = randomUUID().replaceAll('-', '');
@@ -99,17 +97,15 @@ function announcedBytes(headers: IncomingHttpHeaders): number {
 }
 
 /**
- * W3C trace context for the message. With tracing on, the context of the request's server span.
- * With tracing off (no OTLP endpoint, main.ts), the caller's `traceparent` when it sent a valid
- * one (GitLab does not), else a fresh unsampled one, so that every event carries a trace id.
+ * W3C trace context for the message. With tracing on, the context of the request's server span: a
+ * new root, since the caller's `traceparent` on this public route is set by GitLab or by anyone and
+ * decides neither parent nor sampling (main.ts, `untrustedIngress`; it is kept as a span link).
+ * With tracing off (main.ts), a fresh unsampled one, so that every event carries a trace id.
  */
-function traceContext(headers: IncomingHttpHeaders): Record<string, string> {
+function traceContext(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
-  if (carrier['traceparent']) return carrier;
-  const incoming = headers['traceparent'];
-  carrier['traceparent'] =
-    typeof incoming === 'string' && TRACEPARENT.test(incoming) ? incoming : newTraceparent();
+  if (!carrier['traceparent']) carrier['traceparent'] = newTraceparent();
   return carrier;
 }
 
@@ -291,7 +287,7 @@ export class GitlabWebhookController {
         connectionId: verifier.connectionId,
         kind: route.kind,
         msgId: messageIdOf(headers, verifier.connectionId, route.kind, body, signedId),
-        headers: messageHeaders(headers, new Date().toISOString(), traceContext(headers)),
+        headers: messageHeaders(headers, new Date().toISOString(), traceContext()),
         body,
       },
       (outcome) => {

@@ -2,6 +2,7 @@ import { CreateMessagingTables1764057600000 } from './1764057600000-CreateMessag
 import { CreateSpool1764230400000 } from './1764230400000-CreateSpool';
 import { CreateVerifierSnapshot1764576000000 } from './1764576000000-CreateVerifierSnapshot';
 import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
+import { KeepOutboxTraceContext1766400000000 } from './1766400000000-KeepOutboxTraceContext';
 
 /** Every migration, oldest first. Append-only. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateSpool1764230400000,
   CreateVerifierSnapshot1764576000000,
   ParkOutboxRows1766000000000,
+  KeepOutboxTraceContext1766400000000,
 ];
