@@ -21,8 +21,8 @@ export type IssueEventOutcome =
 /** The metrics of ARCHITECTURE.md for requirement-sync (names prefixed `requirement_sync_`). */
 @Injectable()
 export class SyncMetrics {
-  readonly backfillImported: Gauge<'connection'>;
-  readonly backfillExpected: Gauge<'connection'>;
+  readonly backfillsRunning: Gauge;
+  readonly backfillRemaining: Gauge;
   readonly backfillIssues: Counter;
   readonly events: Counter<'outcome'>;
   readonly workItemsSkipped: Counter<'type'>;
@@ -32,17 +32,27 @@ export class SyncMetrics {
   readonly gitlabErrors: Counter<'code'>;
   readonly refetches: Counter<'reason'>;
   readonly deletionChecks: Counter<'result'>;
+  private readonly running = new Map<string, { imported: number; expected: number }>();
 
   constructor(registry: MetricsRegistry) {
-    this.backfillImported = registry.gauge(
-      'requirement_sync_backfill_imported',
-      'Issues imported so far by the running or last backfill, per connection',
-      ['connection'],
+    // No label per connection (bounded cardinality, docs/ARCHITECTURE.md, "Telemetry"): the
+    // progress of one connection's backfill is in its logs and the connection's backfill state.
+    this.backfillsRunning = registry.gauge(
+      'requirement_sync_backfills_running',
+      'Backfills running in this replica',
+      [],
+      (gauge) => gauge.set(this.running.size),
     );
-    this.backfillExpected = registry.gauge(
-      'requirement_sync_backfill_expected',
-      'Issues the backfill expects (an upper bound: the highest iid) per connection',
-      ['connection'],
+    this.backfillRemaining = registry.gauge(
+      'requirement_sync_backfill_remaining_issues',
+      'Issues the running backfills of this replica still expect (upper bound: highest iid minus imported)',
+      [],
+      (gauge) => {
+        let remaining = 0;
+        for (const { imported, expected } of this.running.values())
+          remaining += Math.max(0, expected - imported);
+        gauge.set(remaining);
+      },
     );
     this.backfillIssues = registry.counter(
       'requirement_sync_backfill_issues_total',
@@ -84,6 +94,20 @@ export class SyncMetrics {
       'Deletion checks run (issues_statistics per 100 iids), by result',
       ['result'],
     );
+  }
+
+  /** Progress of the backfill of `connectionId` (`expected` unchanged when not given). */
+  backfillProgress(connectionId: string, imported: number, expected?: number | null): void {
+    const entry = this.running.get(connectionId);
+    this.running.set(connectionId, {
+      imported,
+      expected: expected ?? entry?.expected ?? imported,
+    });
+  }
+
+  /** The backfill of `connectionId` stopped (done, failed, aborted): it no longer counts. */
+  backfillEnded(connectionId: string): void {
+    this.running.delete(connectionId);
   }
 
   observeLag(source: 'webhook' | 'rest', gitlabUpdatedAt: Date): void {
