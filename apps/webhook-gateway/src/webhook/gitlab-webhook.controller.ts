@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
 import type {
   FastifyError,
   FastifyInstance,
@@ -10,7 +10,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 
-import type { Logger } from '@testkase/platform';
+import { tracer, type Logger } from '@testkase/platform';
 
 import type { DeliveriesSeenReporter } from './deliveries-seen.service';
 import type { DeliveryAuthenticator } from './delivery-authenticator.service';
@@ -102,9 +102,9 @@ function announcedBytes(headers: IncomingHttpHeaders): number {
  * decides neither parent nor sampling (main.ts, `untrustedIngress`; it is kept as a span link).
  * With tracing off (main.ts), a fresh unsampled one, so that every event carries a trace id.
  */
-function traceContext(): Record<string, string> {
+function traceContext(ctx: Context): Record<string, string> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(ctx, carrier);
   if (!carrier['traceparent']) carrier['traceparent'] = newTraceparent();
   return carrier;
 }
@@ -282,15 +282,35 @@ export class GitlabWebhookController {
       return;
     }
     const headers = request.headers;
+    const msgId = messageIdOf(headers, verifier.connectionId, route.kind, body, signedId);
+    // The publish (or spooling) of the delivery, a child of the request's span; the consumer's span
+    // is its child (docs/ARCHITECTURE.md, "Telemetry"). A no-op span when tracing is off.
+    const span = tracer().startSpan('publish gitlab.events', {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.template': 'gitlab.events.{connection}.{kind}',
+        'messaging.message.id': msgId,
+        'messaging.message.body.size': body.length,
+      },
+    });
     this.intake.accept(
       {
         connectionId: verifier.connectionId,
         kind: route.kind,
-        msgId: messageIdOf(headers, verifier.connectionId, route.kind, body, signedId),
-        headers: messageHeaders(headers, new Date().toISOString(), traceContext()),
+        msgId,
+        headers: messageHeaders(
+          headers,
+          new Date().toISOString(),
+          traceContext(trace.setSpan(context.active(), span)),
+        ),
         body,
       },
       (outcome) => {
+        span.setAttribute('testkase.delivery.outcome', outcome);
+        span.end();
         const answer = ANSWERS[outcome];
         const retryAfter = outcome === 'over_quota' ? RETRY_AFTER_SECONDS : undefined;
         this.answer(reply, route.event, outcome, answer.status, answer.body, retryAfter);
