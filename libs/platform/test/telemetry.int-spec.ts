@@ -1,4 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -297,5 +302,89 @@ describe('telemetry against the real NATS and Postgres', () => {
     }
     const scraped = await metrics.metrics();
     expect(scraped).toMatch(/^db_pool_connections\{service="telemetry-test"\} \d+$/m);
+  });
+});
+
+/** A nats-server of this test's own on a free loopback port, so that it can be stopped and restarted. */
+async function privateNats(): Promise<{
+  url: string;
+  stop: () => Promise<void>;
+  start: () => Promise<void>;
+  dispose: () => Promise<void>;
+}> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as { port: number };
+      probe.close(() => resolve(free));
+    });
+  });
+  const storeDir = mkdtempSync(path.join(tmpdir(), 'tk-nats-'));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+      stdio: 'ignore',
+    });
+    await eventually(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = tcpConnect(port, '127.0.0.1');
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve();
+          });
+          socket.once('error', reject);
+        }),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGTERM');
+    });
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    start,
+    stop,
+    dispose: async () => {
+      await stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('NATS connection metrics across a server restart', () => {
+  it('turns nats_connected to 0 while the server is away, and counts the reconnect', async () => {
+    const server = await privateNats();
+    const metrics = new MetricsRegistry('telemetry-test');
+    const client = new NatsClient(
+      { servers: server.url, name: 'telemetry-test', prefix: uniqueName('t') },
+      memoryLogger().logger,
+      metrics,
+    );
+    try {
+      await client.ready();
+      expect(await metricValue(metrics, 'nats_connected')).toBe(1);
+      await server.stop();
+      await eventually(async () => expect(await metricValue(metrics, 'nats_connected')).toBe(0), {
+        timeoutMs: 20_000,
+      });
+      await server.start();
+      await eventually(
+        async () => {
+          expect(await metricValue(metrics, 'nats_connected')).toBe(1);
+          expect(await metricValue(metrics, 'nats_reconnects_total')).toBe(1);
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      await client.close();
+      await server.dispose();
+    }
   });
 });
