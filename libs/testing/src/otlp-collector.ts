@@ -45,26 +45,28 @@ const attributes = (list: OtlpAttribute[] | undefined): Record<string, unknown> 
  * its `url` (and `OTEL_BSP_SCHEDULE_DELAY` short) posts its spans to `/v1/traces` as JSON.
  */
 export class OtlpCollector {
-  readonly spans: CollectedSpan[] = [];
-
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    readonly spans: CollectedSpan[],
   ) {}
 
   static async start(): Promise<OtlpCollector> {
-    let collector: OtlpCollector | undefined;
+    const spans: CollectedSpan[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        if (req.url === '/v1/traces') collector?.receive(Buffer.concat(chunks).toString('utf8'));
+        if (req.url === '/v1/traces') spans.push(...decode(Buffer.concat(chunks).toString('utf8')));
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    collector = new OtlpCollector(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    return collector;
+    return new OtlpCollector(
+      server,
+      `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      spans,
+    );
   }
 
   /** Spans of one trace (hex trace id). */
@@ -75,30 +77,33 @@ export class OtlpCollector {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
 
-  private receive(text: string): void {
-    const body = JSON.parse(text) as {
-      resourceSpans?: Array<{
-        resource?: { attributes?: OtlpAttribute[] };
-        scopeSpans?: Array<{ spans?: OtlpSpan[] }>;
-      }>;
-    };
-    for (const resource of body.resourceSpans ?? []) {
-      const service = String(attributes(resource.resource?.attributes)['service.name'] ?? '');
-      for (const scope of resource.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) {
-          this.spans.push({
-            service,
-            traceId: hex(span.traceId),
-            spanId: hex(span.spanId),
-            parentSpanId: hex(span.parentSpanId),
-            name: span.name,
-            kind: span.kind,
-            links: (span.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
-            attributes: attributes(span.attributes),
-          });
-        }
+/** The spans of one OTLP/JSON export request. */
+function decode(text: string): CollectedSpan[] {
+  const out: CollectedSpan[] = [];
+  const body = JSON.parse(text) as {
+    resourceSpans?: Array<{
+      resource?: { attributes?: OtlpAttribute[] };
+      scopeSpans?: Array<{ spans?: OtlpSpan[] }>;
+    }>;
+  };
+  for (const resource of body.resourceSpans ?? []) {
+    const service = String(attributes(resource.resource?.attributes)['service.name'] ?? '');
+    for (const scope of resource.scopeSpans ?? []) {
+      for (const span of scope.spans ?? []) {
+        out.push({
+          service,
+          traceId: hex(span.traceId),
+          spanId: hex(span.spanId),
+          parentSpanId: hex(span.parentSpanId),
+          name: span.name,
+          kind: span.kind,
+          links: (span.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
+          attributes: attributes(span.attributes),
+        });
       }
     }
   }
+  return out;
 }
