@@ -22,7 +22,8 @@ export type IssueEventOutcome =
 @Injectable()
 export class SyncMetrics {
   readonly backfillsRunning: Gauge;
-  readonly backfillRemaining: Gauge;
+  readonly backfillImported: Gauge;
+  readonly backfillExpected: Gauge;
   readonly backfillIssues: Counter;
   readonly events: Counter<'outcome'>;
   readonly workItemsSkipped: Counter<'type'>;
@@ -43,16 +44,17 @@ export class SyncMetrics {
       [],
       (gauge) => gauge.set(this.running.size),
     );
-    this.backfillRemaining = registry.gauge(
-      'requirement_sync_backfill_remaining_issues',
-      'Issues the running backfills of this replica still expect (upper bound: highest iid minus imported)',
+    this.backfillImported = registry.gauge(
+      'requirement_sync_backfill_imported',
+      'Issues imported so far by the backfills running in this replica (all connections)',
       [],
-      (gauge) => {
-        let remaining = 0;
-        for (const { imported, expected } of this.running.values())
-          remaining += Math.max(0, expected - imported);
-        gauge.set(remaining);
-      },
+      (gauge) => gauge.set(this.sumOfRunning('imported')),
+    );
+    this.backfillExpected = registry.gauge(
+      'requirement_sync_backfill_expected',
+      'Issues the backfills running in this replica expect (upper bound: highest iid; all connections)',
+      [],
+      (gauge) => gauge.set(this.sumOfRunning('expected')),
     );
     this.backfillIssues = registry.counter(
       'requirement_sync_backfill_issues_total',
@@ -103,6 +105,12 @@ export class SyncMetrics {
       imported,
       expected: expected ?? entry?.expected ?? imported,
     });
+  }
+
+  private sumOfRunning(field: 'imported' | 'expected'): number {
+    let sum = 0;
+    for (const entry of this.running.values()) sum += entry[field];
+    return sum;
   }
 
   /** The backfill of `connectionId` stopped (done, failed, aborted): it no longer counts. */
