@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 
+import { randomBytes } from 'node:crypto';
+
 import type { CloudEvent, RequirementUpsertedV1 } from '@testkase/contracts';
 import {
+  CoreGrpcClient,
   createSimProject,
   eventually,
+  freePort,
   NatsProbe,
   OtlpCollector,
   TestStack,
@@ -29,9 +33,11 @@ describe('tracing end to end', () => {
   let probe: NatsProbe;
   let link: RealProjectLink;
   let project: SimProject;
+  let grpc: CoreGrpcClient;
 
   beforeAll(async () => {
     otlp = await OtlpCollector.start();
+    const grpcPort = await freePort();
     const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' };
     stack = await TestStack.start({
       apps: ['webhook-gateway', 'connection-service', 'requirement-sync'],
@@ -39,10 +45,16 @@ describe('tracing end to end', () => {
       env: {
         'webhook-gateway': tracing,
         'connection-service': tracing,
-        'requirement-sync': { ...tracing, SYNC_SCHEDULER_TICK: '200ms', BACKFILL_PROGRESS_INTERVAL: '200ms' },
+        'requirement-sync': {
+          ...tracing,
+          SYNC_SCHEDULER_TICK: '200ms',
+          BACKFILL_PROGRESS_INTERVAL: '200ms',
+          GRPC_PORT: String(grpcPort),
+        },
       },
     });
     link = new RealProjectLink(stack);
+    grpc = new CoreGrpcClient('requirements', `127.0.0.1:${grpcPort}`, stack.coreToken);
     probe = await NatsProbe.connect(stack.environment.natsUrl, stack.environment.natsPrefix);
     project = await createSimProject(stack.url('gitlab-sim'), { issues: { count: 3 } });
     await link.connect(PROJECT, project);
@@ -52,6 +64,7 @@ describe('tracing end to end', () => {
   }, 150_000);
 
   afterAll(async () => {
+    grpc?.close();
     await probe?.close();
     await link?.close();
     await stack?.stop();
@@ -121,5 +134,24 @@ describe('tracing end to end', () => {
       ancestors.push(at.spanId);
     expect(ancestors).toContain(consumer!.spanId);
     expect(event.headers['traceparent']?.slice(36, 52)).toBe(relayProducer.spanId);
+  });
+
+  it("continues TestKase core's trace in a gRPC call (an internal route honours its traceparent)", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const parentSpanId = randomBytes(8).toString('hex');
+    const answer = await grpc.call('ListRequirements', { projectId: PROJECT, limit: 5 }, undefined, {
+      traceparent: `00-${traceId}-${parentSpanId}-01`,
+    });
+    expect(answer.error).toBeUndefined();
+    const server = await eventually(
+      () => {
+        const found = otlp.trace(traceId).find((s) => s.service === 'requirement-sync' && s.kind === 2);
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(server.parentSpanId).toBe(parentSpanId);
+    expect(server.attributes['rpc.system']).toBe('grpc');
   });
 });
