@@ -71,12 +71,14 @@ describe('webhook-gateway deliveries (real NATS and Postgres, gateway from dist)
       },
     );
 
-    it('carries the caller’s W3C trace context on', async () => {
+    it('starts a new trace: the caller’s W3C trace context decides neither parent nor sampling', async () => {
       const connection = await gateway.connect();
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
       expect((await gateway.deliver(connection, ISSUE, { traceparent })).status).toBe(202);
       const [message] = await gateway.events(connection.connectionId);
-      expect(message!.headers['traceparent']?.slice(0, 36)).toBe(traceparent.slice(0, 36));
+      const carried = message!.headers['traceparent'];
+      expect(carried).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      expect(carried?.slice(3, 35)).not.toBe(traceparent.slice(3, 35));
     });
 
     it('is admitted for a connection the bucket does not have yet, after asking connection-service', async () => {

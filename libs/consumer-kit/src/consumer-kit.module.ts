@@ -9,7 +9,16 @@ import {
 import { DataSource } from 'typeorm';
 
 import { GitlabLimiterRegistry } from '@testkase/gitlab';
-import { ConsumerRegistry, Inbox, LOGGER, NatsClient, Outbox, type Logger } from '@testkase/platform';
+import {
+  ConsumerRegistry,
+  gitlabMetrics,
+  Inbox,
+  LOGGER,
+  MetricsRegistry,
+  NatsClient,
+  Outbox,
+  type Logger,
+} from '@testkase/platform';
 
 import { ConnectionEventsConsumer } from './connections/connection-events.consumer';
 import { ConnectionProjection } from './connections/connection-projection';
@@ -59,6 +68,7 @@ export class ConsumerKitModule {
           dataSource: DataSource,
           outbox: Outbox,
           logger: Logger,
+          metrics: MetricsRegistry,
         ) =>
           new GitlabAccess(
             options.service,
@@ -71,8 +81,9 @@ export class ConsumerKitModule {
             // One budget per token for all the service's replicas (docs/ARCHITECTURE.md, "Running
             // many replicas"), in the service's own schema.
             new GitlabLimiterRegistry({ store: new PostgresLimiterStore(dataSource, options.schema) }),
+            gitlabMetrics(metrics),
           ),
-        inject: [CredentialsProvider, ConnectionProjection, DataSource, Outbox, LOGGER],
+        inject: [CredentialsProvider, ConnectionProjection, DataSource, Outbox, LOGGER, MetricsRegistry],
       },
       {
         provide: ConnectionEventsConsumer,

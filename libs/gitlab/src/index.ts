@@ -32,4 +32,5 @@ export {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './lib/transport/request-handler';
 export { DEFAULT_MAX_RESPONSE_BYTES } from './lib/transport/guarded-fetch';
 export { parseLinkHeader } from './lib/transport/link-pagination';
+export { templateRoute, type GitlabMetricsSink } from './lib/transport/gitlab-metrics';
 export * from './lib/payloads';

@@ -36,6 +36,7 @@ import { OutboxRelay } from './messaging/outbox-relay';
 import type { Logger } from './telemetry/logger';
 import { MetricsRegistry } from './telemetry/metrics';
 import { MetricsController } from './telemetry/metrics.controller';
+import { poolOfDataSource, registerPoolMetrics } from './telemetry/pool-metrics';
 
 export const LOGGER = Symbol('LOGGER');
 export const PLATFORM_OPTIONS = Symbol('PLATFORM_OPTIONS');
@@ -204,7 +205,12 @@ export class PlatformModule {
       providers.push(
         {
           provide: DataSource,
-          useFactory: () => createDataSource({ ...database, applicationName: options.service }),
+          useFactory: (metrics: MetricsRegistry) => {
+            const dataSource = createDataSource({ ...database, applicationName: options.service });
+            registerPoolMetrics(metrics, () => poolOfDataSource(dataSource));
+            return dataSource;
+          },
+          inject: [MetricsRegistry],
         },
         DatabaseConnector,
         { provide: Inbox, useFactory: () => new Inbox(database.schema) },
@@ -243,7 +249,7 @@ export class PlatformModule {
       providers.push(
         {
           provide: NatsClient,
-          useFactory: (logger: Logger) =>
+          useFactory: (logger: Logger, metrics: MetricsRegistry) =>
             new NatsClient(
               {
                 servers: nats.url,
@@ -254,8 +260,9 @@ export class PlatformModule {
                 jetstream: nats.jetstream,
               },
               logger,
+              metrics,
             ),
-          inject: [LOGGER],
+          inject: [LOGGER, MetricsRegistry],
         },
         {
           provide: EventPublisher,

@@ -20,6 +20,7 @@ import {
   MessagingRetention,
   MessagingTablesMigrationV1,
   MessagingTablesMigrationV2,
+  MessagingTablesMigrationV3,
   MetricsRegistry,
   NatsClient,
   Outbox,
@@ -42,6 +43,13 @@ class CreateMessagingTables1700000000000 extends MessagingTablesMigrationV1 {
 
 class ParkOutboxRows1700000000001 extends MessagingTablesMigrationV2 {
   readonly name = 'ParkOutboxRows1700000000001';
+  constructor() {
+    super(SCHEMA);
+  }
+}
+
+class KeepOutboxTraceContext1700000000002 extends MessagingTablesMigrationV3 {
+  readonly name = 'KeepOutboxTraceContext1700000000002';
   constructor() {
     super(SCHEMA);
   }
@@ -70,13 +78,18 @@ describe('messaging against the real NATS and Postgres', () => {
       url: database.url,
       schema: SCHEMA,
       entities: [],
-      migrations: [CreateMessagingTables1700000000000, ParkOutboxRows1700000000001],
+      migrations: [
+        CreateMessagingTables1700000000000,
+        ParkOutboxRows1700000000001,
+        KeepOutboxTraceContext1700000000002,
+      ],
       applicationName: 'platform-test',
     });
     await dataSource.initialize();
     expect(await runMigrations(dataSource)).toEqual([
       'CreateMessagingTables1700000000000',
       'ParkOutboxRows1700000000001',
+      'KeepOutboxTraceContext1700000000002',
     ]);
     nats = new NatsClient({ servers: NATS_URL, name: 'platform-test', prefix }, logger);
     await nats.ready();

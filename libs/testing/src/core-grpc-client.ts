@@ -36,10 +36,17 @@ export class CoreGrpcClient {
     this.client = new Client(address, tls ? credentials.createSsl(tls.ca) : credentials.createInsecure());
   }
 
-  call(method: string, request: Record<string, unknown>, token = this.token): Promise<GrpcAnswer> {
+  /** `extra`: further metadata, e.g. the `traceparent` TestKase core's own trace would send. */
+  call(
+    method: string,
+    request: Record<string, unknown>,
+    token = this.token,
+    extra: Readonly<Record<string, string>> = {},
+  ): Promise<GrpcAnswer> {
     return new Promise((resolve) => {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${token}`);
+      for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
       this.client[method]!.call(this.client, request, metadata, (error, reply) =>
         resolve(error ? { error, code: String(error.metadata.get('error-code')[0] ?? '') } : { reply }),
       );

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 
 import {
   createGitlabClient,
@@ -6,9 +6,10 @@ import {
   SELF_MANAGED_RATE_LIMITS,
   type GitlabClient,
   type GitlabLogger,
+  type GitlabMetricsSink,
   type UrlPolicy,
 } from '@testkase/gitlab';
-import { LOGGER, type Logger } from '@testkase/platform';
+import { gitlabMetrics, LOGGER, MetricsRegistry, type Logger } from '@testkase/platform';
 
 import type { ConnectionConfig } from '../config/connection-service.config';
 import { CONNECTION_CONFIG } from '../shared/tokens';
@@ -33,11 +34,14 @@ const GITLAB_COM = /(^|\.)gitlab\.com$/i;
 export class GitlabClientFactory {
   readonly policy: UrlPolicy;
   private readonly gitlabLogger: GitlabLogger;
+  private readonly metrics?: GitlabMetricsSink;
 
   constructor(
     @Inject(CONNECTION_CONFIG) private readonly config: ConnectionConfig,
     @Inject(LOGGER) logger: Logger,
+    @Optional() registry?: MetricsRegistry,
   ) {
+    this.metrics = registry ? gitlabMetrics(registry) : undefined;
     this.policy = {
       allowPrivateNetwork: config.GITLAB_ALLOW_PRIVATE_NETWORK,
       allowedHosts: config.GITLAB_ALLOWED_HOSTS,
@@ -70,6 +74,7 @@ export class GitlabClientFactory {
           ? { maxAttempts: 2, maxTotalWaitMs: 5_000, baseDelayMs: 250, maxDelayMs: 2_000 }
           : { maxAttempts: 3, maxTotalWaitMs: 20_000 },
       logger: this.gitlabLogger,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
     });
   }
 

@@ -21,8 +21,9 @@ export type IssueEventOutcome =
 /** The metrics of ARCHITECTURE.md for requirement-sync (names prefixed `requirement_sync_`). */
 @Injectable()
 export class SyncMetrics {
-  readonly backfillImported: Gauge<'connection'>;
-  readonly backfillExpected: Gauge<'connection'>;
+  readonly backfillsRunning: Gauge;
+  readonly backfillImported: Gauge;
+  readonly backfillExpected: Gauge;
   readonly backfillIssues: Counter;
   readonly events: Counter<'outcome'>;
   readonly workItemsSkipped: Counter<'type'>;
@@ -32,17 +33,28 @@ export class SyncMetrics {
   readonly gitlabErrors: Counter<'code'>;
   readonly refetches: Counter<'reason'>;
   readonly deletionChecks: Counter<'result'>;
+  private readonly running = new Map<string, { imported: number; expected: number }>();
 
   constructor(registry: MetricsRegistry) {
+    // No label per connection (bounded cardinality, docs/ARCHITECTURE.md, "Telemetry"): the
+    // progress of one connection's backfill is in its logs and the connection's backfill state.
+    this.backfillsRunning = registry.gauge(
+      'requirement_sync_backfills_running',
+      'Backfills running in this replica',
+      [],
+      (gauge) => gauge.set(this.running.size),
+    );
     this.backfillImported = registry.gauge(
       'requirement_sync_backfill_imported',
-      'Issues imported so far by the running or last backfill, per connection',
-      ['connection'],
+      'Issues imported so far by the backfills running in this replica (all connections)',
+      [],
+      (gauge) => gauge.set(this.sumOfRunning('imported')),
     );
     this.backfillExpected = registry.gauge(
       'requirement_sync_backfill_expected',
-      'Issues the backfill expects (an upper bound: the highest iid) per connection',
-      ['connection'],
+      'Issues the backfills running in this replica expect (upper bound: highest iid; all connections)',
+      [],
+      (gauge) => gauge.set(this.sumOfRunning('expected')),
     );
     this.backfillIssues = registry.counter(
       'requirement_sync_backfill_issues_total',
@@ -84,6 +96,26 @@ export class SyncMetrics {
       'Deletion checks run (issues_statistics per 100 iids), by result',
       ['result'],
     );
+  }
+
+  /** Progress of the backfill of `connectionId` (`expected` unchanged when not given). */
+  backfillProgress(connectionId: string, imported: number, expected?: number | null): void {
+    const entry = this.running.get(connectionId);
+    this.running.set(connectionId, {
+      imported,
+      expected: expected ?? entry?.expected ?? imported,
+    });
+  }
+
+  private sumOfRunning(field: 'imported' | 'expected'): number {
+    let sum = 0;
+    for (const entry of this.running.values()) sum += entry[field];
+    return sum;
+  }
+
+  /** The backfill of `connectionId` stopped (done, failed, aborted): it no longer counts. */
+  backfillEnded(connectionId: string): void {
+    this.running.delete(connectionId);
   }
 
   observeLag(source: 'webhook' | 'rest', gitlabUpdatedAt: Date): void {

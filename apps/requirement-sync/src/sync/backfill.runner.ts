@@ -85,7 +85,21 @@ export class BackfillRunner {
       );
     }
 
-    this.metrics.backfillExpected.set({ connection: connectionId }, connection.backfill_expected ?? 0);
+    this.metrics.backfillProgress(connectionId, connection.backfill_imported, connection.backfill_expected);
+    try {
+      await this.import(lease, connection, gitlab, signal);
+    } finally {
+      this.metrics.backfillEnded(connectionId);
+    }
+  }
+
+  private async import(
+    lease: JobLease,
+    connection: ConnectionRecord,
+    gitlab: GitlabClient,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const connectionId = connection.connection_id;
     const progress = {
       imported: connection.backfill_imported,
       watermark: connection.watermark,
@@ -184,10 +198,8 @@ export class BackfillRunner {
       return true;
     });
     if (written) {
-      const gauge = { connection: connectionId };
       this.metrics.backfillIssues.inc(page.listed);
-      this.metrics.backfillImported.set(gauge, page.imported);
-      if (last) this.metrics.backfillExpected.set(gauge, page.imported);
+      this.metrics.backfillProgress(connectionId, page.imported, last ? page.imported : undefined);
     }
     return written;
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
 import type {
   FastifyError,
   FastifyInstance,
@@ -10,7 +10,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 
-import type { Logger } from '@testkase/platform';
+import { tracer, type Logger } from '@testkase/platform';
 
 import type { DeliveriesSeenReporter } from './deliveries-seen.service';
 import type { DeliveryAuthenticator } from './delivery-authenticator.service';
@@ -86,8 +86,6 @@ const ANSWERS: Readonly<Record<IntakeOutcome, { status: number; body: string }>>
 };
 const IGNORED = '{"status":"ignored"}';
 
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 /** 32 + 16 hex digits for a new trace: unique, not secret (randomUUID draws from a cached pool). */
 function newTraceparent(): string {
   const traceId = randomUUID().replaceAll('-', '');
@@ -104,17 +102,15 @@ function announcedBytes(headers: IncomingHttpHeaders): number {
 }
 
 /**
- * W3C trace context for the message. With tracing on, the context of the request's server span.
- * With tracing off (no OTLP endpoint, main.ts), the caller's `traceparent` when it sent a valid
- * one (GitLab does not), else a fresh unsampled one, so that every event carries a trace id.
+ * W3C trace context for the message. With tracing on, the context of the request's server span: a
+ * new root, since the caller's `traceparent` on this public route is set by GitLab or by anyone and
+ * decides neither parent nor sampling (main.ts, `untrustedIngress`; it is kept as a span link).
+ * With tracing off (main.ts), a fresh unsampled one, so that every event carries a trace id.
  */
-function traceContext(headers: IncomingHttpHeaders): Record<string, string> {
+function traceContext(ctx: Context): Record<string, string> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  if (carrier['traceparent']) return carrier;
-  const incoming = headers['traceparent'];
-  carrier['traceparent'] =
-    typeof incoming === 'string' && TRACEPARENT.test(incoming) ? incoming : newTraceparent();
+  propagation.inject(ctx, carrier);
+  if (!carrier['traceparent']) carrier['traceparent'] = newTraceparent();
   return carrier;
 }
 
@@ -294,15 +290,35 @@ export class GitlabWebhookController {
       return;
     }
     const headers = request.headers;
+    const msgId = messageIdOf(headers, verifier.connectionId, route.kind, body, signedId);
+    // The publish (or spooling) of the delivery, a child of the request's span; the consumer's span
+    // is its child (docs/ARCHITECTURE.md, "Telemetry"). A no-op span when tracing is off.
+    const span = tracer().startSpan('publish gitlab.events', {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.template': 'gitlab.events.{connection}.{kind}',
+        'messaging.message.id': msgId,
+        'messaging.message.body.size': body.length,
+      },
+    });
     this.intake.accept(
       {
         connectionId: verifier.connectionId,
         kind: route.kind,
-        msgId: messageIdOf(headers, verifier.connectionId, route.kind, body, signedId),
-        headers: messageHeaders(headers, new Date().toISOString(), traceContext(headers)),
+        msgId,
+        headers: messageHeaders(
+          headers,
+          new Date().toISOString(),
+          traceContext(trace.setSpan(context.active(), span)),
+        ),
         body,
       },
       (outcome) => {
+        span.setAttribute('testkase.delivery.outcome', outcome);
+        span.end();
         const answer = ANSWERS[outcome];
         const retryAfter =
           outcome === 'over_quota' || outcome === 'spool_full' ? RETRY_AFTER_SECONDS : undefined;

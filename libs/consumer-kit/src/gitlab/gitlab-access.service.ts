@@ -9,6 +9,7 @@ import {
   snapshotFromRestIssue,
   type GitlabClient,
   type GitlabLimiterRegistry,
+  type GitlabMetricsSink,
   type GitlabRateLimits,
   type IssueSnapshot,
   type RateLimitRule,
@@ -81,6 +82,8 @@ export class GitlabAccess {
      * (PostgresLimiterStore). A client's budget is released when it is closed (forget, close).
      */
     private readonly limiterRegistry: GitlabLimiterRegistry = processLimiterRegistry,
+    /** GitLab calls by route and status, 429 waits, retries (platform `gitlabMetrics`). */
+    private readonly metrics?: GitlabMetricsSink,
   ) {}
 
   /**
@@ -115,6 +118,7 @@ export class GitlabAccess {
       timeoutMs: this.config.GITLAB_REQUEST_TIMEOUT,
       logger: this.logger.child({ component: 'gitlab', connectionId }),
       limiterRegistry: this.limiterRegistry,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
     });
     this.clients.set(connectionId, { client, tokenHash });
     return { client, credentials };

@@ -51,6 +51,7 @@ import {
   type UrlPolicy,
 } from './ssrf/url-policy';
 import { GitlabApi, type Body, type Query } from './transport/gitlab-api';
+import type { GitlabMetricsSink } from './transport/gitlab-metrics';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './transport/guarded-fetch';
 import { paginate } from './transport/link-pagination';
 import { createRequestHandler, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transport/request-handler';
@@ -78,6 +79,8 @@ export interface GitlabClientOptions {
   readonly logger?: GitlabLogger;
   /** Default: the per-process registry, so every client of a token shares its budget. */
   readonly limiterRegistry?: GitlabLimiterRegistry;
+  /** Calls by templated route and status, 429 waits and retries (libs/platform `gitlabMetrics`). */
+  readonly metrics?: GitlabMetricsSink;
   /** Test seam: resolves host names instead of the system resolver (for the SSRF checks too). */
   readonly resolver?: HostResolver;
 }
@@ -305,6 +308,7 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
     logger: options.logger ?? silentLogger,
     secret: options.token,
     ensureInstanceAllowed,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   // gitbeaker builds the request (PRIVATE-TOKEN header, query and JSON encoding); our handler sends
   // it. `rateLimits: {}` and `queryTimeout: null` switch off gitbeaker's own throttle and timeout.

@@ -103,3 +103,37 @@ export abstract class MessagingTablesMigrationV2 implements MigrationInterface {
     for (const sql of messagingTablesV2Down(this.schema)) await runner.query(sql);
   }
 }
+
+/**
+ * Version 3 of the outbox: the W3C trace context (`traceparent`, `tracestate`) of the work that
+ * staged each row, null for rows staged outside a trace or before this version. The relay's
+ * producer span is its child and carries it into the NATS headers (docs/ARCHITECTURE.md,
+ * "Telemetry"), so one trace runs from a webhook to the events its handling emits.
+ */
+export function messagingTablesV3Up(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [`ALTER TABLE ${s}.outbox ADD COLUMN traceparent text, ADD COLUMN tracestate text`];
+}
+
+export function messagingTablesV3Down(schema: string): string[] {
+  const s = `"${assertIdentifier(schema)}"`;
+  return [`ALTER TABLE ${s}.outbox DROP COLUMN traceparent, DROP COLUMN tracestate`];
+}
+
+/**
+ * The outbox's trace context columns, in every service after its {@link MessagingTablesMigrationV2}:
+ * `class KeepOutboxTraceContext<ts> extends MessagingTablesMigrationV3 { constructor() { super(SCHEMA); } }`.
+ */
+export abstract class MessagingTablesMigrationV3 implements MigrationInterface {
+  abstract readonly name: string;
+
+  protected constructor(private readonly schema: string) {}
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV3Up(this.schema)) await runner.query(sql);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    for (const sql of messagingTablesV3Down(this.schema)) await runner.query(sql);
+  }
+}

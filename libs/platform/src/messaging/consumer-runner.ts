@@ -54,7 +54,15 @@ export interface ConsumerOptions extends ConsumerDefinition {
    * delivery counts as a transient failure (redelivered later, dead-lettered on the last one).
    */
   maxWorkMs?: number;
+  /**
+   * Period of the consumer-info sample behind `nats_consumer_pending_messages` and its siblings
+   * (default {@link DEFAULT_LAG_SAMPLE_MS}); one JetStream API request per period, off the hot path.
+   */
+  lagSampleMs?: number;
 }
+
+/** Default period of the consumer lag sample (see {@link ConsumerOptions.lagSampleMs}). */
+export const DEFAULT_LAG_SAMPLE_MS = 15_000;
 
 /** Default bound of the work on one delivery (see {@link ConsumerOptions.maxWorkMs}). */
 export const DEFAULT_MAX_WORK_MS = 5 * 60_000;
@@ -99,6 +107,9 @@ export class JetStreamConsumer {
   private readonly heartbeatMs: number;
   private readonly outcomes;
   private readonly duration;
+  private readonly redelivered;
+  private readonly lagGauges;
+  private lagTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly nats: NatsClient,
@@ -115,6 +126,28 @@ export class JetStreamConsumer {
       'outcome',
     ]);
     this.duration = metrics.histogram('message_handle_seconds', 'Time to handle one message', ['consumer']);
+    this.redelivered = metrics.counter(
+      'messages_redelivered_total',
+      'Messages that arrived again (JetStream redelivery: nak, ack wait passed, crash), by consumer',
+      ['consumer'],
+    );
+    this.lagGauges = {
+      pending: metrics.gauge(
+        'nats_consumer_pending_messages',
+        'Messages on the stream not yet delivered to the consumer (num_pending, sampled)',
+        ['consumer'],
+      ),
+      ackPending: metrics.gauge(
+        'nats_consumer_ack_pending_messages',
+        'Messages delivered and not yet acknowledged (num_ack_pending, sampled)',
+        ['consumer'],
+      ),
+      redelivered: metrics.gauge(
+        'nats_consumer_redelivered_messages',
+        'Messages delivered more than once and not yet acknowledged (num_redelivered, sampled)',
+        ['consumer'],
+      ),
+    };
   }
 
   get durable(): string {
@@ -125,6 +158,29 @@ export class JetStreamConsumer {
   async start(): Promise<void> {
     await ensureConsumer(this.nats.jsm, this.nats.naming, this.options);
     this.loop = this.run();
+    void this.sampleLag();
+    this.lagTimer = setInterval(
+      () => void this.sampleLag(),
+      this.options.lagSampleMs ?? DEFAULT_LAG_SAMPLE_MS,
+    );
+    this.lagTimer.unref();
+  }
+
+  /** Reads the consumer's info from JetStream into the lag gauges; a failed read keeps the last values. */
+  async sampleLag(): Promise<void> {
+    if (this.stopping || !this.nats.isConnected) return;
+    try {
+      const info = await this.nats.jsm.consumers.info(
+        this.nats.naming.stream(this.options.stream),
+        this.options.durable,
+      );
+      const labels = { consumer: this.options.durable };
+      this.lagGauges.pending.set(labels, info.num_pending);
+      this.lagGauges.ackPending.set(labels, info.num_ack_pending);
+      this.lagGauges.redelivered.set(labels, info.num_redelivered);
+    } catch (error) {
+      this.logger.debug({ err: error, consumer: this.options.durable }, 'consumer lag sample failed');
+    }
   }
 
   private async run(): Promise<void> {
@@ -159,6 +215,7 @@ export class JetStreamConsumer {
   private async process(msg: JsMsg): Promise<void> {
     const abort = new AbortController();
     const message = toInbound(msg, (s) => this.nats.naming.unprefix(s), abort.signal);
+    if (msg.info.redelivered) this.redelivered.inc({ consumer: this.options.durable });
     const stop = this.duration.startTimer({ consumer: this.options.durable });
     // The handler's run, awaited before the slot is given back even when the deadline decided first.
     let running: Promise<void> = Promise.resolve();
@@ -167,8 +224,14 @@ export class JetStreamConsumer {
       msg.headers,
       {
         'messaging.system': 'nats',
-        'messaging.destination.name': message.subject,
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': msg.subject,
         'messaging.consumer.group.name': this.options.durable,
+        'messaging.message.body.size': msg.data.length,
+        'messaging.nats.stream.sequence': msg.seq,
+        'messaging.nats.delivery_count': message.deliveryCount,
+        ...(message.msgId ? { 'messaging.message.id': message.msgId } : {}),
       },
       () =>
         this.handle(msg, message, abort, (run) => {
@@ -295,6 +358,7 @@ export class JetStreamConsumer {
   async stop(graceMs = 5_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.lagTimer);
     this.abort.abort();
     await withTimeout(
       this.messages?.close().catch(() => undefined),

@@ -16,16 +16,17 @@ export class InboxOutbox {
   constructor(schema: string) {
     const s = `"${assertIdentifier(schema)}"`;
     this.channel = outboxChannel(schema);
-    this.statementName = `${schema}_claim_and_stage_v1`;
+    this.statementName = `${schema}_claim_and_stage_v2`;
     this.statement = `
       WITH claimed AS (
         INSERT INTO ${s}.inbox (consumer, event_id)
         SELECT $1, event_id FROM unnest($2::text[]) AS event_id
         ON CONFLICT DO NOTHING RETURNING event_id
       ), staged AS (
-        INSERT INTO ${s}.outbox (event_id, subject, headers, payload)
-        SELECT o.event_id, o.subject, o.headers, o.payload
-          FROM jsonb_to_recordset($3::jsonb) AS o(event_id uuid, subject text, headers jsonb, payload text)
+        INSERT INTO ${s}.outbox (event_id, subject, headers, payload, traceparent, tracestate)
+        SELECT o.event_id, o.subject, o.headers, o.payload, o.traceparent, o.tracestate
+          FROM jsonb_to_recordset($3::jsonb)
+            AS o(event_id uuid, subject text, headers jsonb, payload text, traceparent text, tracestate text)
         RETURNING 1
       )
       SELECT ARRAY(SELECT event_id FROM claimed) AS claimed,

@@ -13,6 +13,7 @@ import { TransientError } from '@testkase/util';
 
 import type { Logger } from '../telemetry/logger';
 import { DEFAULT_JETSTREAM_SETTINGS, type JetStreamSettings } from './jetstream-setup';
+import type { MetricsRegistry } from '../telemetry/metrics';
 import { NatsNaming } from './nats-naming';
 
 export interface NatsSettings {
@@ -41,13 +42,20 @@ export class NatsClient {
   private closing = false;
   private readonly firstConnect: Promise<NatsConnection>;
   private readonly connectedListeners: Array<() => void> = [];
+  private readonly connectedGauge;
+  private readonly reconnects;
 
+  /** `metrics`: `nats_connected` (1/0) and `nats_reconnects_total` (docs/ARCHITECTURE.md, "Telemetry"). */
   constructor(
     private readonly settings: NatsSettings,
     private readonly logger: Logger,
+    metrics?: MetricsRegistry,
   ) {
     this.naming = new NatsNaming(settings.prefix);
     this.jetstreamSettings = settings.jetstream ?? DEFAULT_JETSTREAM_SETTINGS;
+    this.connectedGauge = metrics?.gauge('nats_connected', '1 while the NATS connection is up, else 0');
+    this.connectedGauge?.set(0);
+    this.reconnects = metrics?.counter('nats_reconnects_total', 'Reconnects of the NATS connection');
     this.firstConnect = this.connectLoop();
     // Keep an unobserved rejection (only on close before connect) from crashing the process.
     this.firstConnect.catch(() => undefined);
@@ -79,6 +87,7 @@ export class NatsClient {
     this.jetStream = nc.jetstream();
     this.manager = await nc.jetstreamManager();
     this.connected = true;
+    this.connectedGauge?.set(1);
     this.logger.info({ server: nc.getServer() }, 'NATS connected');
     void this.watchStatus(nc);
     for (const listener of this.connectedListeners) listener();
@@ -86,12 +95,19 @@ export class NatsClient {
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
+    void nc.closed().then(() => {
+      this.connected = false;
+      this.connectedGauge?.set(0);
+    });
     for await (const status of nc.status()) {
       if (status.type === Events.Disconnect) {
         this.connected = false;
+        this.connectedGauge?.set(0);
         this.logger.warn({ server: status.data }, 'NATS disconnected');
       } else if (status.type === Events.Reconnect) {
         this.connected = true;
+        this.connectedGauge?.set(1);
+        this.reconnects?.inc();
         this.logger.info({ server: status.data }, 'NATS reconnected');
         for (const listener of this.connectedListeners) listener();
       }

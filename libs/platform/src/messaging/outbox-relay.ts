@@ -4,6 +4,7 @@ import type { RoundResult } from '../database/advisory-lock-leader';
 import { assertIdentifier } from '../database/data-source.factory';
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
+import { contextFromStored } from '../telemetry/tracing';
 import { EventPublisher } from './event-publisher';
 import { LeaderRelay } from './leader-relay';
 import type { NatsClient } from './nats-client';
@@ -32,6 +33,8 @@ interface OutboxRow {
   payload: string;
   created_at: Date;
   attempts: number;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /**
@@ -130,15 +133,21 @@ export class OutboxRelay extends LeaderRelay {
     await this.refreshParkedCount(client, false);
     if (!this.nats.isConnected) return 'idle';
     const { rows } = await client.query<OutboxRow>(
-      `SELECT id, event_id, subject, headers, payload, created_at, attempts FROM ${this.table}
+      `SELECT id, event_id, subject, headers, payload, created_at, attempts, traceparent, tracestate
+         FROM ${this.table}
         WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1`,
       [this.batchSize],
     );
     if (rows.length === 0) return 'idle';
-    // Publishes are pipelined on one connection, so JetStream stores them in this order.
+    // Publishes are pipelined on one connection, so JetStream stores them in this order. Each
+    // producer span is a child of the work that staged the row (a new root if there was none).
     const results = await Promise.allSettled(
       rows.map((row) =>
-        this.publisher.publishRaw(row.subject, row.payload, { msgId: row.event_id, headers: row.headers }),
+        this.publisher.publishRaw(row.subject, row.payload, {
+          msgId: row.event_id,
+          headers: row.headers,
+          parent: contextFromStored(row),
+        }),
       ),
     );
     const sent: OutboxRow[] = [];

@@ -6,6 +6,7 @@ import { HEADERS, type CloudEvent, type EventDefinition } from '@testkase/contra
 import { AppError } from '@testkase/util';
 
 import { assertIdentifier } from '../database/data-source.factory';
+import { traceContextOf } from '../telemetry/tracing';
 import { buildCloudEvent } from './event-publisher';
 
 export interface OutboxMessage {
@@ -46,6 +47,12 @@ export interface StagedOutboxRow {
   subject: string;
   headers: Record<string, string>;
   payload: string;
+  /**
+   * W3C trace context of the work that staged the row (the span active at staging), null without
+   * one: the relay's producer span is its child, so the event stays in that work's trace.
+   */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /**
@@ -78,7 +85,7 @@ export function stagedOutboxRow(message: OutboxMessage): StagedOutboxRow {
       },
     );
   }
-  return { event_id: eventId, subject: message.subject, headers, payload };
+  return { event_id: eventId, subject: message.subject, headers, payload, ...traceContextOf() };
 }
 
 /** The NOTIFY channel a schema's relay listens on. */
@@ -125,17 +132,21 @@ export class Outbox {
     const subjects: string[] = [];
     const headers: string[] = [];
     const payloads: string[] = [];
+    const traceparents: Array<string | null> = [];
+    const tracestates: Array<string | null> = [];
     for (const message of messages) {
       const row = stagedOutboxRow(message);
       ids.push(row.event_id);
       subjects.push(row.subject);
       headers.push(JSON.stringify(row.headers));
       payloads.push(row.payload);
+      traceparents.push(row.traceparent);
+      tracestates.push(row.tracestate);
     }
     await tx.query(
-      `INSERT INTO ${this.table} (event_id, subject, headers, payload)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[])`,
-      [ids, subjects, headers, payloads],
+      `INSERT INTO ${this.table} (event_id, subject, headers, payload, traceparent, tracestate)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[])`,
+      [ids, subjects, headers, payloads, traceparents, tracestates],
     );
     // Delivered to listeners only when (and if) the transaction commits; repeated notifies collapse.
     await tx.query('SELECT pg_notify($1, $2)', [this.channel, '']);

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
 import { currentCorrelationId } from './correlation';
@@ -17,9 +18,17 @@ export function loggerOptions({ service, level }: LoggerSettings): LoggerOptions
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
     formatters: { level: (label) => ({ level: label }) },
+    // The correlation id, and the trace and span ids of the active span: a log line leads to its trace.
     mixin: () => {
+      const fields: { correlationId?: string; traceId?: string; spanId?: string } = {};
       const correlationId = currentCorrelationId();
-      return correlationId ? { correlationId } : {};
+      if (correlationId) fields.correlationId = correlationId;
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      if (spanContext && trace.isSpanContextValid(spanContext)) {
+        fields.traceId = spanContext.traceId;
+        fields.spanId = spanContext.spanId;
+      }
+      return fields;
     },
     serializers: {
       err: (error: unknown) => {

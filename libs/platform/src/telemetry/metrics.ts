@@ -16,8 +16,29 @@ export class MetricsRegistry {
     return this.existing(name) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.existing(name) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
+  /** `collect`: called at every scrape to set the value (a reading that costs nothing, e.g. a pool's counts). */
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (gauge: Gauge<L>) => void,
+  ): Gauge<L> {
+    return (
+      this.existing(name) ??
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        ...(collect
+          ? {
+              collect(this: Gauge<L>) {
+                collect(this);
+              },
+            }
+          : {}),
+      })
+    );
   }
 
   histogram<L extends string>(

@@ -7,6 +7,7 @@ import { TokenPausedError, type TokenRateLimiter } from '../rate-limit/limiter-r
 import { categorizeRequest } from '../rate-limit/rate-limits';
 import { isQuotaExhausted, rateLimitResetWaitMs, retryAfterMs } from '../rate-limit/server-rate-headers';
 import { mapHttpError, parseErrorBody, type GitlabErrorBody } from './gitlab-error.mapper';
+import { templateRoute, type GitlabMetricsSink } from './gitlab-metrics';
 import {
   guardedFetch,
   type FetchContext,
@@ -47,6 +48,8 @@ export interface TransportContext {
   readonly secret: string;
   /** Validates the instance URL (DNS included) once per client before the first request. */
   readonly ensureInstanceAllowed: () => Promise<void>;
+  /** Calls by route and status, 429 waits and retries (none when absent). */
+  readonly metrics?: GitlabMetricsSink;
 }
 
 interface Attempted {
@@ -110,6 +113,8 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
     const callerSignal = options['signal'] instanceof AbortSignal ? options['signal'] : undefined;
     const fetchContext: FetchContext = callerSignal ? { ...ctx.fetch, signal: callerSignal } : ctx.fetch;
     const log = { instance, method, path: apiPath };
+    const metrics = ctx.metrics;
+    const route = metrics ? templateRoute(apiPath) : '';
     await ctx.ensureInstanceAllowed();
 
     let waitedMs = 0;
@@ -135,9 +140,15 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
       }
 
       let response: ReceivedResponse;
+      const sentAt = performance.now();
       try {
         response = await guardedFetch(request, fetchContext);
+        metrics?.request(
+          { method, route, status: String(response.status) },
+          (performance.now() - sentAt) / 1000,
+        );
       } catch (error) {
+        metrics?.request({ method, route, status: 'network_error' }, (performance.now() - sentAt) / 1000);
         if (isAppError(error) && error.code === 'GITLAB_RESPONSE_TOO_LARGE') {
           throw new AppError(error.code, error.message, {
             details: { ...error.details, method, path: apiPath, attempts: attempt },
@@ -152,6 +163,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             { ...log, attempt, cause: failure.cause, waitMs: delay },
             'retrying GitLab request',
           );
+          metrics?.retry('network');
           await sleep(delay);
           waitedMs += delay;
           continue;
@@ -207,6 +219,8 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             { ...log, attempt, status: 429, waitMs },
             'GitLab rate limit hit; waiting before retrying',
           );
+          metrics?.rateLimited(waitMs / 1000);
+          metrics?.retry('rate_limited');
           continue;
         }
         throw mapHttpError({
@@ -228,6 +242,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             { ...log, attempt, status: response.status, waitMs: delay },
             'retrying GitLab request',
           );
+          metrics?.retry('server_error');
           await sleep(delay);
           waitedMs += delay;
           continue;
