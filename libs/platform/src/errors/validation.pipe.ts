@@ -14,30 +14,40 @@ function describe(errors: ClassValidationError[], parent = ''): Array<{ field: s
   });
 }
 
+/** How deep a request value may nest; DTOs are shallow, and deeper input is refused. */
+export const MAX_INPUT_DEPTH = 32;
+
+type InputProblem = { field: string; problem: string };
+
 /**
- * The first field (dotted path) of `value` whose key or string value holds U+0000, which no
- * Postgres text or jsonb value can store: such input would fail in the database (a 500) instead of
- * being refused as invalid. Nesting past 64 levels is not searched (DTOs are shallow).
+ * The first problem of `value` that must be refused before class-validator and Nest's pipe walk
+ * it: a key or string with U+0000, which no Postgres text or jsonb value can store (the database
+ * would fail: a 500), or nesting deeper than {@link MAX_INPUT_DEPTH} (Nest's recursive walk of the
+ * value would overflow the stack: a 500). The walk itself stops at that depth.
  */
-function fieldWithNul(value: unknown, path: string, depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+function inputProblem(value: unknown, path: string, depth = 0): InputProblem | undefined {
+  if (typeof value === 'string') {
+    return value.includes('\u0000') ? { field: path, problem: 'must not contain U+0000' } : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_INPUT_DEPTH)
+    return { field: path, problem: `must not nest deeper than ${MAX_INPUT_DEPTH} levels` };
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     const field = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return field;
-    const found = fieldWithNul(child, field, depth + 1);
-    if (found !== undefined) return found;
+    if (key.includes('\u0000')) return { field, problem: 'must not contain U+0000' };
+    const found = inputProblem(child, field, depth + 1);
+    if (found) return found;
   }
   return undefined;
 }
 
 class PlatformValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const found = fieldWithNul(value, metadata.data ?? '');
-    if (found !== undefined) {
-      const field = found || metadata.type;
-      throw new ValidationError(`Invalid request: ${field} must not contain U+0000`, {
-        fields: [{ field, problems: ['must not contain U+0000'] }],
+    const found = inputProblem(value, metadata.data ?? '');
+    if (found) {
+      const field = found.field || metadata.type;
+      throw new ValidationError(`Invalid request: ${field} ${found.problem}`, {
+        fields: [{ field, problems: [found.problem] }],
       });
     }
     return super.transform(value, metadata);
@@ -46,7 +56,7 @@ class PlatformValidationPipe extends ValidationPipe {
 
 /**
  * Validates request DTOs with class-validator: unknown fields rejected, values transformed to their
- * declared types, strings with U+0000 refused, and failures reported as VALIDATION_FAILED with one
+ * declared types, strings with U+0000 and deep nesting refused, and failures reported as VALIDATION_FAILED with one
  * entry per field.
  */
 export function createValidationPipe(): ValidationPipe {
