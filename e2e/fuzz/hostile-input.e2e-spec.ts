@@ -91,6 +91,32 @@ describe('fuzzing and hostile input (issue 14)', () => {
   });
 
   // First, while nothing else is going on (the gateway's fuzz below makes the manual hooks active).
+  it('answers a body nested thousands deep with a 400, not a stack overflow (found by this fuzz)', async () => {
+    const deep = Buffer.from(`{"title":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    for (const [app, method, path] of [
+      ['defect-sync', 'POST', `/v1/projects/${manualA.projectId}/defects/fz-deep/push`],
+      ['comment-relay', 'POST', `/v1/projects/${manualA.projectId}/defects/fz-deep/comments`],
+      [
+        'requirement-sync',
+        'PATCH',
+        `/v1/projects/${manualA.projectId}/requirements/${manualA.requirementIds[0]}`,
+      ],
+      ['connection-service', 'PUT', '/v1/projects/fz-deep/connection'],
+    ] as const) {
+      const answer = await rawRequest(world.url(app), {
+        method,
+        path,
+        headers: { authorization: `Bearer ${world.stack.coreToken}`, 'content-type': 'application/json' },
+        body: deep,
+      });
+      expect({ app, status: answer.status, body: JSON.parse(answer.text) as unknown }).toMatchObject({
+        app,
+        status: 400,
+        body: { error: { code: 'VALIDATION_FAILED' } },
+      });
+    }
+  });
+
   it('core APIs refuse wrong tokens without any effect: nothing is published', async () => {
     // The gateway's periodic delivery summaries (integration.webhook.*) come from the fuzz above.
     const effects = async () =>
@@ -137,7 +163,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
           expect(answer.status).toBe(401);
         },
       ),
-      runs(60),
+      runs(100),
     );
     expect(await effects()).toEqual(before);
   }, 60_000);
@@ -205,7 +231,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
             if (type !== undefined && !/^application\/json(;|$)/i.test(type)) expect(answer.status).toBe(415);
           },
         ),
-        runs(150),
+        runs(400),
       );
     }, 120_000);
 
@@ -278,7 +304,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
             else expect([400, 401, 404, 414]).toContain(answer.status);
           },
         ),
-        runs(150),
+        runs(300),
       );
     }, 120_000);
 
@@ -492,7 +518,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
             }
           },
         ),
-        runs(250),
+        runs(600),
       );
       expect(wrongTokenCalls).toBeGreaterThan(20);
       // The connected projects are as they were: nothing the fuzz sent disconnected or broke them.
@@ -567,7 +593,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
             }
           },
         ),
-        runs(40),
+        runs(60),
       );
       const requirementAfter = await world.stack.core(
         'requirement-sync',
@@ -632,7 +658,7 @@ describe('fuzzing and hostile input (issue 14)', () => {
               if (!auth.right) expect(outcome.code).toBe(16);
             },
           ),
-          runs(200),
+          runs(500),
         );
       } finally {
         for (const client of clients.values()) client.close();
