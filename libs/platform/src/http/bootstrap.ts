@@ -10,6 +10,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { HttpErrorFilter } from '../errors/http-error.filter';
 import { createValidationPipe } from '../errors/validation.pipe';
+import { tolerateUndecodableRequests } from '../grpc/undecodable-request';
 import { ShutdownState } from '../platform.module';
 import { enterCorrelation } from '../telemetry/correlation';
 import type { Logger } from '../telemetry/logger';
@@ -146,6 +147,9 @@ export async function startHttpApp(
           // validation pipe (unknown fields refused) would reject.
           loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
           gracefulShutdown: true,
+          // Undecodable request bytes: INVALID_ARGUMENT from our guard, not grpc-js's INTERNAL.
+          onLoadPackageDefinition: (definition: Record<string, unknown>) =>
+            tolerateUndecodableRequests(definition),
           ...(tls
             ? {
                 credentials: ServerCredentials.createSsl(
