@@ -15,7 +15,13 @@ import {
   type RouteIds,
 } from './support/core-routes';
 import { CORE_APPS, FuzzWorld, type ConnectedProject, type CoreApp } from './support/fuzz-world';
-import { CLEAR_GRPC_STATUSES, GenericGrpcClient, grpcStrings, ProtoCatalog } from './support/grpc-fuzz';
+import {
+  CLEAR_GRPC_STATUSES,
+  GenericGrpcClient,
+  grpcStrings,
+  ProtoCatalog,
+  RawGrpcClient,
+} from './support/grpc-fuzz';
 import {
   bodyMutation,
   contentEncoding,
@@ -672,6 +678,69 @@ describe('fuzzing and hostile input (issue 14)', () => {
       }
     }, 120_000);
   });
+
+  it('answers request bytes that are no protobuf message with INVALID_ARGUMENT, never INTERNAL (found by this fuzz)', async () => {
+    const catalog = ProtoCatalog.load();
+    const method = catalog.methods.find((m) => /connection/i.test(m.service) && !m.streaming)!;
+    const client = new RawGrpcClient(`127.0.0.1:${world.grpcPorts['connection-service']}`);
+    try {
+      const bytes = Buffer.from([0xff, 0xff, 0xff]);
+      const authenticated = await client.call(method.path, bytes, `Bearer ${world.stack.coreToken}`);
+      expect(authenticated).toMatchObject({ code: 3, errorCode: 'VALIDATION_FAILED' });
+      expect((await client.call(method.path, bytes, 'Bearer wrong')).code).toBe(16);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('core gRPC APIs answer random wire bytes for every method with a clear status', async () => {
+    const catalog = ProtoCatalog.load();
+    const appOf = (service: string): CoreApp | undefined =>
+      CORE_APPS.find((app) => service.toLowerCase().includes(app.split('-')[0]!));
+    const methods = catalog.methods.filter((method) => !method.streaming && appOf(method.service));
+    const clients = new Map<CoreApp, RawGrpcClient>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...methods),
+          fc.oneof(
+            fc.uint8Array({ maxLength: 64 }),
+            fc.constantFrom(
+              [0xff, 0xff, 0xff],
+              [0x0a, 0x02, 0xc3, 0x28],
+              [0x0a, 0xff, 0x01],
+              [0x08],
+              [0x0f, 0x00],
+            ),
+          ),
+          authorization(world.stack.coreToken),
+          async (method, bytes, auth) => {
+            const app = appOf(method.service)!;
+            let client = clients.get(app);
+            if (!client) {
+              client = new RawGrpcClient(`127.0.0.1:${world.grpcPorts[app]}`);
+              clients.set(app, client);
+            }
+            const outcome = await client.call(method.path, Buffer.from(bytes), auth.value);
+            world.record(outcome.details);
+            expect({
+              method: method.name,
+              code: outcome.code,
+              clear: CLEAR_GRPC_STATUSES.has(outcome.code),
+            }).toEqual({
+              method: method.name,
+              code: outcome.code,
+              clear: true,
+            });
+            if (!auth.right) expect(outcome.code).toBe(16);
+          },
+        ),
+        runs(200),
+      );
+    } finally {
+      for (const client of clients.values()) client.close();
+    }
+  }, 120_000);
 
   describe('after the run', () => {
     it('every app is still running and live', async () => {

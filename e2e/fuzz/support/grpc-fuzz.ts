@@ -1,7 +1,13 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { credentials, makeGenericClientConstructor, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  Client,
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader';
 import fc from 'fast-check';
 
@@ -240,6 +246,46 @@ export class GenericGrpcClient {
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error) =>
+          resolve({
+            code: error?.code ?? 0,
+            details: error?.details ?? '',
+            errorCode: error ? String(error.metadata?.get('error-code')[0] ?? '') : '',
+          }),
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Sends bytes as they are as the request message of a method (no serialization): hostile wire input. */
+export class RawGrpcClient {
+  private readonly client: Client;
+
+  constructor(address: string) {
+    this.client = new Client(address, credentials.createInsecure());
+  }
+
+  call(
+    path: string,
+    bytes: Buffer,
+    authorization: string | undefined,
+    timeoutMs = 10_000,
+  ): Promise<GrpcOutcome> {
+    return new Promise((resolve) => {
+      const metadata = new Metadata();
+      if (authorization !== undefined) metadata.set('authorization', authorization);
+      const identity = (value: Buffer) => value;
+      this.client.makeUnaryRequest(
+        path,
+        identity,
+        identity,
+        bytes,
+        metadata,
+        { deadline: Date.now() + timeoutMs },
+        (error: ServiceError | null) =>
           resolve({
             code: error?.code ?? 0,
             details: error?.details ?? '',
