@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { createHash, randomBytes } from 'node:crypto';
+import crypto, { createHash, randomBytes } from 'node:crypto';
 
 import { Webhook } from 'standardwebhooks';
 
@@ -29,6 +29,32 @@ function storeWith(entries: Record<string, CachedVerifier>, asynchronous = false
 
 describe('DeliveryAuthenticator.checkToken', () => {
   const active = verifier('active');
+
+  it('does the same constant-time work for every token and id: two 32-byte timingSafeEqual (issue 14)', () => {
+    const { store } = storeWith({ [CONNECTION]: active });
+    const authenticator = new DeliveryAuthenticator(store, 300_000);
+    const spy = jest.spyOn(crypto, 'timingSafeEqual');
+    try {
+      for (const [id, token] of [
+        [CONNECTION, TOKEN],
+        [CONNECTION, TOKEN.slice(0, 3)],
+        [CONNECTION, `${TOKEN}${'x'.repeat(5_000)}`],
+        [CONNECTION, undefined],
+        ['0b3e3f5e-8a43-4c62-9a59-000000000000', TOKEN],
+        ['not-a-uuid', TOKEN],
+      ] as const) {
+        spy.mockClear();
+        void authenticator.checkToken(id, token);
+        // No early exit on a length, an unknown id or a mismatch: the digests are always compared.
+        expect(spy.mock.calls.map(([a, b]) => [a.byteLength, b.byteLength])).toEqual([
+          [32, 32],
+          [32, 32],
+        ]);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
 
   it('admits the right token for an active connection', () => {
     const { store } = storeWith({ [CONNECTION]: active });

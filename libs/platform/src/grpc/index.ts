@@ -1,2 +1,3 @@
 export * from './grpc-core-api.guard';
 export * from './grpc-status';
+export * from './undecodable-request';

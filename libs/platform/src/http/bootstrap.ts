@@ -6,9 +6,11 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { HttpErrorFilter } from '../errors/http-error.filter';
 import { createValidationPipe } from '../errors/validation.pipe';
+import { tolerateUndecodableRequests } from '../grpc/undecodable-request';
 import { ShutdownState } from '../platform.module';
 import { enterCorrelation } from '../telemetry/correlation';
 import type { Logger } from '../telemetry/logger';
@@ -50,6 +52,21 @@ export interface HttpAppSettings {
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
 /**
+ * Fastify's own refusals before routing (a URL with broken percent-encoding, FST_ERR_BAD_URL; a
+ * path parameter over `maxParamLength`, 414), in
+ * the API's error shape (docs/ARCHITECTURE.md, "HTTP API for TestKase core") instead of Fastify's.
+ */
+const frameworkErrors = (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const message = status === 414 ? 'the request URL is too long' : 'the request URL is malformed';
+  void reply
+    .code(status)
+    .type('application/json')
+    .send(JSON.stringify({ error: { code: 'VALIDATION_FAILED', message } }));
+};
+
+/**
  * Creates, configures and starts an app on Fastify: JSON logs with correlation ids, request
  * metrics, validation, the one error filter, OpenAPI at /docs (unless turned off), and a graceful shutdown on
  * SIGTERM/SIGINT that exits 0 once everything is closed.
@@ -63,6 +80,7 @@ export async function startHttpApp(
     routerOptions: { maxParamLength: settings.maxParamLength ?? 100 },
     trustProxy: settings.trustProxy ?? false,
     return503OnClosing: true,
+    frameworkErrors,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     logger: false,
@@ -136,6 +154,9 @@ export async function startHttpApp(
           // validation pipe (unknown fields refused) would reject.
           loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
           gracefulShutdown: true,
+          // Undecodable request bytes: INVALID_ARGUMENT from our guard, not grpc-js's INTERNAL.
+          onLoadPackageDefinition: (definition: Record<string, unknown>) =>
+            tolerateUndecodableRequests(definition),
           ...(tls
             ? {
                 credentials: ServerCredentials.createSsl(
