@@ -17,6 +17,7 @@ export class AppModule {
           service: 'connection-service',
           logger,
           coreApiToken: config.CORE_API_TOKEN,
+          adminApiToken: config.ADMIN_API_TOKEN,
           database: dataSourceSettings(config),
           nats: { url: config.NATS_URL, prefix: config.NATS_PREFIX, streams: Object.values(STREAMS) },
           outbox: true,

@@ -49,6 +49,9 @@ export interface HttpAppSettings {
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
+/** Largest body of an admin request (docs/ADMIN-API.md): filters and id lists, never payloads. */
+export const ADMIN_BODY_LIMIT = 64 * 1024;
+
 /**
  * Creates, configures and starts an app on Fastify: JSON logs with correlation ids, request
  * metrics, validation, the one error filter, OpenAPI at /docs (unless turned off), and a graceful shutdown on
@@ -73,6 +76,11 @@ export async function startHttpApp(
   });
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Before Nest registers its routes (at init): admin routes take small bodies only (413 above).
+  fastify.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/admin/'))
+      route.bodyLimit = Math.min(route.bodyLimit ?? Infinity, ADMIN_BODY_LIMIT);
+  });
   const metrics = app.get(MetricsRegistry);
   const requestDuration = metrics.histogram(
     'http_request_duration_seconds',

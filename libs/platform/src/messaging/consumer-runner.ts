@@ -23,7 +23,10 @@ export interface InboundMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
-  /** Nats-Msg-Id, when the publisher set one. */
+  /**
+   * Nats-Msg-Id, when the publisher set one; for a replayed dead letter the original message's id
+   * (`x-replayed-msg-id`), so that the inbox key of a message stays the same through a replay.
+   */
   readonly msgId: string | undefined;
   /** 1 on the first delivery. */
   readonly deliveryCount: number;
@@ -70,7 +73,7 @@ function toInbound(msg: JsMsg, unprefix: (subject: string) => string, signal: Ab
     subject: unprefix(msg.subject),
     data: msg.data,
     headers,
-    msgId: headers['nats-msg-id'],
+    msgId: headers[HEADERS.replayedMsgId] || headers['nats-msg-id'],
     deliveryCount: msg.info.redeliveryCount,
     streamSequence: msg.seq,
     json<T>() {
