@@ -47,6 +47,7 @@ export class IssueEventsHandler implements OnModuleInit {
         kind,
         concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
         outcomes: this.metrics.events,
+        paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
         process: (delivery) => this.process(delivery),
       });
     }
