@@ -110,6 +110,11 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
     const callerSignal = options['signal'] instanceof AbortSignal ? options['signal'] : undefined;
     const fetchContext: FetchContext = callerSignal ? { ...ctx.fetch, signal: callerSignal } : ctx.fetch;
     const log = { instance, method, path: apiPath };
+    // A wait before a retry ends when the caller gives up, with the caller's reason.
+    const pause = (ms: number): Promise<void> =>
+      sleep(ms, callerSignal).catch((error: unknown) => {
+        throw callerSignal?.aborted ? (callerSignal.reason ?? error) : error;
+      });
     await ctx.ensureInstanceAllowed();
 
     let waitedMs = 0;
@@ -117,6 +122,8 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
       attempt < ctx.retry.maxAttempts && waitedMs + ms <= ctx.retry.maxTotalWaitMs;
 
     for (let attempt = 1; ; attempt++) {
+      // A caller that gave up (InboundMessage.signal) makes no further attempt.
+      if (callerSignal?.aborted) throw callerSignal.reason ?? new Error('GitLab call aborted');
       try {
         const pausedMs = await ctx.limiter.acquire(category, ctx.retry.maxTotalWaitMs - waitedMs);
         if (pausedMs > 0) ctx.logger.debug({ ...log, pausedMs }, 'waited for a GitLab rate-limit pause');
@@ -152,7 +159,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             { ...log, attempt, cause: failure.cause, waitMs: delay },
             'retrying GitLab request',
           );
-          await sleep(delay);
+          await pause(delay);
           waitedMs += delay;
           continue;
         }
@@ -228,7 +235,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             { ...log, attempt, status: response.status, waitMs: delay },
             'retrying GitLab request',
           );
-          await sleep(delay);
+          await pause(delay);
           waitedMs += delay;
           continue;
         }
