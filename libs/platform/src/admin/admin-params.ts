@@ -4,14 +4,16 @@ import { ValidationError } from '@testkase/util';
 
 /** A positive integer path parameter (a stream sequence), else 400 VALIDATION_FAILED. */
 @Injectable()
-export class SequenceParamPipe implements PipeTransform<string, number> {
-  transform(value: string): number {
-    if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value)) {
+export class SequenceParamPipe implements PipeTransform<string | number, number> {
+  transform(value: string | number): number {
+    // The global validation pipe may have turned the parameter into a number already.
+    const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
+    if (!/^[1-9]\d{0,14}$/.test(text)) {
       throw new ValidationError('sequence must be a positive integer (a DEAD_LETTERS sequence)', {
         fields: [{ field: 'sequence', problems: ['must be a positive integer'] }],
       });
     }
-    return Number(value);
+    return Number(text);
   }
 }
 
