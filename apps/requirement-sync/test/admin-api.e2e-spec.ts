@@ -18,7 +18,13 @@ import { allRequirements, requirementOfIssue } from './support/requirements-api'
 
 const ADMIN = 'admin-token-for-tests-5f2c9a';
 const NEXT_ADMIN = 'admin-token-next-rotation-81b7';
-const SERVICES = ['webhook-gateway', 'connection-service', 'requirement-sync'] as const;
+const SERVICES = [
+  'webhook-gateway',
+  'connection-service',
+  'requirement-sync',
+  'defect-sync',
+  'comment-relay',
+] as const;
 
 type Answer<T = Record<string, unknown>> = { status: number; body: T };
 type DeadLetter = {
@@ -71,16 +77,23 @@ describe('admin API', () => {
     (await admin<{ items: DeadLetter[] }>('requirement-sync', 'GET', `/admin/v1/dead-letters?${filter}`)).body
       .items;
 
-  const pausedInRequirementSync = async (connectionId: string): Promise<boolean> =>
+  const pausedIn = async (schema: string, connectionId: string): Promise<boolean> =>
     (
       await db.query<{ paused: boolean }>(
-        'SELECT paused_at IS NOT NULL AS paused FROM requirement_sync.connections WHERE connection_id = $1',
+        `SELECT paused_at IS NOT NULL AS paused FROM ${schema}.connections WHERE connection_id = $1`,
         [connectionId],
       )
     ).rows[0]?.paused ?? false;
+  const pausedInRequirementSync = (connectionId: string) => pausedIn('requirement_sync', connectionId);
+  const pausedEverywhere = async (connectionId: string) => [
+    await pausedIn('requirement_sync', connectionId),
+    await pausedIn('defect_sync', connectionId),
+    await pausedIn('comment_relay', connectionId),
+  ];
 
   beforeAll(async () => {
     stack = await TestStack.start({
+      apps: [...SERVICES],
       label: 'admin_api',
       env: {
         '*': { ADMIN_API_TOKEN: `${ADMIN},${NEXT_ADMIN}` },
@@ -316,6 +329,55 @@ describe('admin API', () => {
     expect(await pausedInRequirementSync(alphaConnection)).toBe(false);
     expect(await deadLetters()).toEqual([]);
   }, 120_000);
+
+  it('pauses defect pushes of a paused connection; resume pushes them', async () => {
+    const pause = await admin('connection-service', 'POST', `/admin/v1/connections/${alphaConnection}/pause`);
+    expect(pause.status).toBe(200);
+    await eventually(
+      async () => expect(await pausedEverywhere(alphaConnection)).toEqual([true, true, true]),
+      {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      },
+    );
+    const pushed = await stack.core<{ outcome: string; defect: { issue: unknown } }>(
+      'defect-sync',
+      'POST',
+      '/v1/projects/admin-alpha/defects/d-paused/push',
+      {
+        title: 'Pushed while paused',
+        description: 'Waits for the resume',
+        descriptionFormat: 'markdown',
+        priority: 'Major',
+        status: 'Open',
+        url: 'https://testkase.example.com/admin-alpha/defects/d-paused',
+      },
+    );
+    // Accepted and queued, not written to GitLab.
+    expect(pushed.status).toBe(202);
+    expect(pushed.body.outcome).toBe('pending');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const waiting = await stack.core<{ issue: unknown }>(
+      'defect-sync',
+      'GET',
+      '/v1/projects/admin-alpha/defects/d-paused',
+    );
+    expect(waiting.body.issue).toBeNull();
+
+    await admin('connection-service', 'POST', `/admin/v1/connections/${alphaConnection}/resume`);
+    await eventually(
+      async () => {
+        const defect = await stack.core<{ issue: { iid: number } | null }>(
+          'defect-sync',
+          'GET',
+          '/v1/projects/admin-alpha/defects/d-paused',
+        );
+        expect(defect.body.issue?.iid).toEqual(expect.any(Number));
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(await pausedEverywhere(alphaConnection)).toEqual([false, false, false]);
+  }, 90_000);
 
   it('lists dead letters with their reason and replays them to the original subject', async () => {
     // A delivery that names another GitLab project than the connection's: dead-lettered at once.
