@@ -446,6 +446,17 @@ describe('admin API', () => {
     );
     expect(one.body.body).toMatchObject({ project: { id: 987_654 } });
 
+    // Another service neither shows nor replays requirement-sync's dead letters.
+    for (const [method, route] of [
+      ['GET', `/admin/v1/dead-letters/${target.sequence}`],
+      ['POST', `/admin/v1/dead-letters/${target.sequence}/replay`],
+    ] as const) {
+      const refused = await admin<{ error: { code: string } }>('defect-sync', method, route);
+      expect(refused.status).toBe(404);
+      expect(refused.body.error.code).toBe('NOT_FOUND');
+    }
+    expect((await deadLetters()).map((item) => item.sequence)).toContain(target.sequence);
+
     // Replay one: republished with a new id that names the original, removed from DEAD_LETTERS.
     const replayed = await admin<{ subject: string; msgId: string }>(
       'requirement-sync',
