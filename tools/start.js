@@ -13,6 +13,8 @@ const { ROOT, build, ensureDependencies, ensureServices, log, run } = require('.
 
 const DEV = {
   CORE_API_TOKEN: process.env.CORE_API_TOKEN || 'dev-core-token',
+  // The admin API (docs/ADMIN-API.md) has its own token; never the core one.
+  ADMIN_API_TOKEN: process.env.ADMIN_API_TOKEN || 'dev-admin-token-local-only',
   // Development only: a fixed, publicly known key. Production keys come from a Kubernetes Secret.
   TOKEN_ENCRYPTION_KEYS:
     process.env.TOKEN_ENCRYPTION_KEYS || 'dev1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=',
@@ -179,6 +181,7 @@ ${line}
 ${APPS.map((a) => `  ${a.name.padEnd(20)} http://127.0.0.1:${a.port}   /health/ready   http://127.0.0.1:${a.port}/docs`).join('\n')}
 
  Core API token (dev only):            ${DEV.CORE_API_TOKEN}
+ Admin API token (dev only):           ${DEV.ADMIN_API_TOKEN}  (docs/ADMIN-API.md)
  GitLab simulator:                     ${SIM.url}  (project demo/testkase-demo)
    integration-bot (Maintainer) token: ${SIM.maintainerToken}
    dev-alice (Developer) token:        ${SIM.developerToken}

@@ -38,6 +38,7 @@ export class AppModule {
           service: 'comment-relay',
           logger,
           coreApiToken: config.CORE_API_TOKEN,
+          adminApiToken: config.ADMIN_API_TOKEN,
           database: dataSourceSettings(config),
           nats: natsFromConfig(config),
           outbox: true,

@@ -16,6 +16,7 @@ export class AppModule {
           service: 'connection-service',
           logger,
           coreApiToken: config.CORE_API_TOKEN,
+          adminApiToken: config.ADMIN_API_TOKEN,
           database: dataSourceSettings(config),
           // Credentials, TLS CA and JETSTREAM_* too (the chart mounts them for every app).
           nats: natsFromConfig(config),

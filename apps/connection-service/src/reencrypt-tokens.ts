@@ -1,6 +1,7 @@
 /**
  * `node dist/apps/connection-service/src/reencrypt-tokens.js` (Nx target `reencrypt-tokens`): after a
- * new key was put first in TOKEN_ENCRYPTION_KEYS, re-seals every stored GitLab token with it. Keep
+ * new key was put first in TOKEN_ENCRYPTION_KEYS, re-seals every stored secret (GitLab tokens, hook
+ * signing tokens, rotations under way) with it (also `POST /admin/v1/reencrypt`, docs/ADMIN-API.md). Keep
  * the old key in the ring until this has finished with no failures, then remove it.
  * Exit code 0 when every token is on the first key, 1 otherwise.
  */

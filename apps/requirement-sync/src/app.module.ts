@@ -37,6 +37,7 @@ export class AppModule {
           service: 'requirement-sync',
           logger,
           coreApiToken: config.CORE_API_TOKEN,
+          adminApiToken: config.ADMIN_API_TOKEN,
           database: dataSourceSettings(config),
           nats: natsFromConfig(config),
           outbox: true,

@@ -14,6 +14,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({
           service: 'webhook-gateway',
+          adminApiToken: config.ADMIN_API_TOKEN,
           logger,
           // The database is only the spool: the gateway starts and serves without it.
           database: { ...dataSourceSettings(config), optional: true },

@@ -14,6 +14,10 @@ import { DataSource } from 'typeorm';
 import { STREAMS, type StreamDefinition } from '@testkase/contracts';
 import { jitteredBackoff, sleep } from '@testkase/util';
 
+import { ADMIN_API_TOKEN, AdminApiGuard } from './admin/admin-api.guard';
+import { DeadLetterAdmin } from './admin/dead-letters';
+import { DeadLettersAdminController } from './admin/dead-letters.controller';
+import { ADMIN_OUTBOX_SCHEMA, OutboxParkedAdminController } from './admin/outbox-parked.controller';
 import type { ServiceConfig } from './config/base.config';
 import { createDataSource, type DatabaseSettings } from './database/data-source.factory';
 import { HealthController } from './health/health.controller';
@@ -47,6 +51,12 @@ export interface PlatformOptions {
   logger: Logger;
   /** The accepted core API tokens (CORE_API_TOKEN, a list while one is rotated). */
   coreApiToken?: string | readonly string[];
+  /**
+   * The accepted admin API tokens (ADMIN_API_TOKEN); none turns every `/admin/v1/...` route off
+   * (404). The platform serves the dead letters (with NATS) and parked outbox rows (with a
+   * database) there; apps add their own admin controllers behind {@link AdminApiGuard}.
+   */
+  adminApiToken?: string | readonly string[];
   database?: Omit<DatabaseSettings, 'applicationName'> & {
     /**
      * Whether the app can serve without its database (the gateway can: it spools only when NATS
@@ -190,13 +200,21 @@ export class PlatformModule {
         useValue: ([] as string[]).concat(options.coreApiToken ?? []).filter(Boolean),
       },
       CoreApiGuard,
+      {
+        provide: ADMIN_API_TOKEN,
+        useValue: ([] as string[]).concat(options.adminApiToken ?? []).filter(Boolean),
+      },
+      AdminApiGuard,
       ShutdownState,
     ];
+    const controllers: Array<new (...args: never[]) => unknown> = [HealthController, MetricsController];
     const exported: Array<Provider | symbol | string | (abstract new (...args: never[]) => unknown)> = [
       LOGGER,
       MetricsRegistry,
       CORE_API_TOKEN,
       CoreApiGuard,
+      ADMIN_API_TOKEN,
+      AdminApiGuard,
       ShutdownState,
     ];
 
@@ -236,6 +254,8 @@ export class PlatformModule {
         },
       );
       exported.push(DataSource, DatabaseConnector, Inbox, InboxOutbox, Outbox);
+      providers.push({ provide: ADMIN_OUTBOX_SCHEMA, useValue: database.schema });
+      controllers.push(OutboxParkedAdminController);
     } else {
       providers.push(
         { provide: DataSource, useValue: null },
@@ -276,6 +296,13 @@ export class PlatformModule {
           inject: [NatsClient, LOGGER, MetricsRegistry],
         },
       );
+      providers.push({
+        provide: DeadLetterAdmin,
+        useFactory: (client: NatsClient, registry: ConsumerRegistry) =>
+          new DeadLetterAdmin(client, () => registry.durables),
+        inject: [NatsClient, ConsumerRegistry],
+      });
+      controllers.push(DeadLettersAdminController);
       exported.push(NatsClient, EventPublisher, ConsumerRegistry);
     } else {
       providers.push({ provide: NatsClient, useValue: null }, { provide: ConsumerRegistry, useValue: null });
@@ -331,7 +358,7 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HealthController, MetricsController],
+      controllers,
       providers,
       exports: exported,
     };

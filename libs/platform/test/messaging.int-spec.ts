@@ -12,6 +12,7 @@ import {
   createDataSource,
   ensureStreams,
   EventPublisher,
+  HoldMessage,
   Inbox,
   InboxOutbox,
   JetStreamConsumer,
@@ -116,7 +117,7 @@ describe('messaging against the real NATS and Postgres', () => {
     durable: string,
     filterSubject: string,
     handler: (message: InboundMessage) => Promise<void>,
-    options: { maxDeliver?: number; ackWaitMs?: number; maxWorkMs?: number } = {},
+    options: { maxDeliver?: number; ackWaitMs?: number; maxWorkMs?: number; holds?: boolean } = {},
   ) => {
     const consumer = new JetStreamConsumer(
       nats,
@@ -237,6 +238,44 @@ describe('messaging against the real NATS and Postgres', () => {
     expect(dead.headers?.get(HEADERS.deadLetterError)).toBe('database said no');
     expect(dead.headers?.get(HEADERS.deadLetterDeliveries)).toBe('3');
     expect(dead.headers?.get(HEADERS.deadLetterSubject)).toBe('integration.poison.a');
+  });
+
+  it('holds a message (HoldMessage) as often as asked without dead-lettering it, and counts only failures', async () => {
+    // Issue 12, a paused connection's events: held three times, then one failure, then handled,
+    // with maxDeliver 2 — the holds neither dead-letter it nor use up its deliveries.
+    const seen: string[] = [];
+    await consume(
+      'test-hold',
+      'integration.hold.>',
+      async (message) => {
+        seen.push(`delivery ${message.deliveryCount}`);
+        if (seen.length <= 3) throw new HoldMessage('paused');
+        if (seen.length === 4) throw new Error('one real failure');
+      },
+      { maxDeliver: 2, holds: true },
+    ).start();
+    await publisher.publishRaw('integration.hold.a', '{}', { msgId: uniqueName('m') });
+    await eventually(() => expect(seen).toHaveLength(5), { timeoutMs: 20_000, intervalMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toHaveLength(5);
+    expect(await readAll('deadletter.test-hold', STREAMS.DEAD_LETTERS.name)).toHaveLength(0);
+    const info = await nats.jsm.consumers.info(nats.naming.stream(STREAMS.INTEGRATION.name), 'test-hold');
+    expect(info.config.max_deliver).toBe(-1);
+  }, 30_000);
+
+  it('gives a replayed dead letter its original id as the message id (x-replayed-msg-id)', async () => {
+    const ids: Array<string | undefined> = [];
+    await consume('test-replayed', 'integration.replayed.>', async (message) => {
+      ids.push(message.msgId);
+    }).start();
+    const original = uniqueName('original');
+    await publisher.publishRaw('integration.replayed.a', '{}', {
+      msgId: `${original}#replay-7`,
+      headers: { [HEADERS.replayedMsgId]: original },
+    });
+    const plain = uniqueName('plain');
+    await publisher.publishRaw('integration.replayed.b', '{}', { msgId: plain });
+    await eventually(() => expect([...ids].sort()).toEqual([original, plain].sort()));
   });
 
   it('dead-letters a permanent failure at once and terminates it', async () => {

@@ -5,6 +5,7 @@ import {
   ConnectionEventsConsumer,
   projectContextOf,
   type ConnectedChange,
+  type ConnectionChangeKind,
   type ConnectionLifecycleHooks,
   type ConnectionRecord,
 } from '@testkase/consumer-kit';
@@ -84,7 +85,7 @@ export class ConnectionLifecycleService implements ConnectionLifecycleHooks<Conn
     return (await this.state.requestFullSweep(tx, event.connectionId)) ? { scope: 'full' } : null;
   }
 
-  afterCommit(_connectionId: string, event: 'connected' | 'disconnected' | 'resync_requested'): void {
+  afterCommit(_connectionId: string, event: ConnectionChangeKind): void {
     if (event !== 'disconnected') this.jobs.wake();
   }
 }

@@ -53,6 +53,7 @@ export class NoteEventsHandler implements OnModuleInit {
       kind: 'note',
       concurrency: this.config.NOTE_EVENTS_CONCURRENCY,
       outcomes: this.metrics.events,
+      paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
       process: (delivery) => this.process(delivery),
     });
   }

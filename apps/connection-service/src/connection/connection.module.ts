@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import { ConnectionAdminController } from '../admin/connection-admin.controller';
+import { ConnectionAdminService } from '../admin/connection-admin.service';
 import type { ConnectionConfig } from '../config/connection-service.config';
 import { GitlabClientFactory } from '../gitlab/gitlab-client.factory';
 import { GitlabConnectionCheck } from '../gitlab/gitlab-connection-check';
@@ -25,7 +27,7 @@ export class ConnectionModule {
   static forRoot(config: ConnectionConfig): DynamicModule {
     return {
       module: ConnectionModule,
-      controllers: [ConnectionController, ConnectionGrpcController],
+      controllers: [ConnectionController, ConnectionGrpcController, ConnectionAdminController],
       providers: [
         { provide: CONNECTION_CONFIG, useValue: config },
         tokenCipherProvider,
@@ -42,6 +44,7 @@ export class ConnectionModule {
         RpcResponders,
         ConnectionEventsHandlers,
         ConnectionHealthJob,
+        ConnectionAdminService,
       ],
     };
   }

@@ -2,12 +2,16 @@ import type { DataSource } from 'typeorm';
 
 import type { Logger } from '@testkase/platform';
 
+import { rotationContext } from '../persistence/hook-rotation.repository';
 import { SCHEMA } from '../persistence/schema';
 import { signingTokenContext } from './hook-signing';
 import type { TokenCipher } from './token-cipher';
 
 export interface ReencryptionResult {
-  /** Secrets (access tokens and hook signing tokens) now sealed with the first key of the ring. */
+  /**
+   * Secrets (access tokens, hook signing tokens, and the webhook secrets of rotations under way in
+   * `hook_rotations`) now sealed with the first key of the ring.
+   */
   moved: number;
   /** Connections with a secret that could not be decrypted (its key is missing, or it was altered). */
   failed: string[];
@@ -19,14 +23,34 @@ interface StaleRow {
   ciphertext: string;
 }
 
-/** Every sealed secret of a connection row: its columns and the associated data it was sealed with. */
+/**
+ * Every sealed secret connection-service stores: its table, row key, columns and the associated
+ * data it was sealed with. A new encrypted column belongs here, or rotating the key loses it.
+ */
 const SEALED = [
-  { secret: 'token', keyId: 'token_key_id', ciphertext: 'token_ciphertext', context: (id: string) => id },
+  {
+    secret: 'token',
+    table: 'connections',
+    idColumn: 'id',
+    keyId: 'token_key_id',
+    ciphertext: 'token_ciphertext',
+    context: (id: string) => id,
+  },
   {
     secret: 'hook signing token',
+    table: 'connections',
+    idColumn: 'id',
     keyId: 'hook_signing_key_id',
     ciphertext: 'hook_signing_ciphertext',
     context: signingTokenContext,
+  },
+  {
+    secret: 'hook rotation secrets',
+    table: 'hook_rotations',
+    idColumn: 'connection_id',
+    keyId: 'key_id',
+    ciphertext: 'secrets_ciphertext',
+    context: rotationContext,
   },
 ] as const;
 
@@ -43,9 +67,9 @@ export async function reencryptTokens(
   const result: ReencryptionResult = { moved: 0, failed: [] };
   for (const column of SEALED) {
     const rows: StaleRow[] = await dataSource.query(
-      `SELECT id, ${column.keyId} AS key_id, ${column.ciphertext} AS ciphertext
-         FROM "${SCHEMA}".connections
-        WHERE ${column.ciphertext} IS NOT NULL AND ${column.keyId} <> $1 ORDER BY id`,
+      `SELECT ${column.idColumn} AS id, ${column.keyId} AS key_id, ${column.ciphertext} AS ciphertext
+         FROM "${SCHEMA}".${column.table}
+        WHERE ${column.ciphertext} IS NOT NULL AND ${column.keyId} <> $1 ORDER BY ${column.idColumn}`,
       [cipher.primaryKeyId],
     );
     for (const row of rows) {
@@ -65,8 +89,8 @@ export async function reencryptTokens(
         continue;
       }
       const updated: [unknown[], number] = await dataSource.query(
-        `UPDATE "${SCHEMA}".connections SET ${column.keyId} = $2, ${column.ciphertext} = $3
-          WHERE id = $1 AND ${column.keyId} = $4 AND ${column.ciphertext} = $5`,
+        `UPDATE "${SCHEMA}".${column.table} SET ${column.keyId} = $2, ${column.ciphertext} = $3
+          WHERE ${column.idColumn} = $1 AND ${column.keyId} = $4 AND ${column.ciphertext} = $5`,
         [row.id, sealed.keyId, sealed.ciphertext, row.key_id, row.ciphertext],
       );
       if (updated[1] === 1) result.moved += 1;

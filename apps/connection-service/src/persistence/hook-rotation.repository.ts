@@ -19,7 +19,7 @@ export interface PendingRotation {
 }
 
 /** Associated data of a rotation's sealed secrets: bound to the connection, distinct from its tokens'. */
-const rotationContext = (connectionId: string): string => `${connectionId}/hook-rotation`;
+export const rotationContext = (connectionId: string): string => `${connectionId}/hook-rotation`;
 
 /**
  * Rotations of a hook's secrets under way (`connection.hook_rotations`): written and committed

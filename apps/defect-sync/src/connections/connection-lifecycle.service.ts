@@ -5,6 +5,7 @@ import {
   ConnectionEventsConsumer,
   projectContextOf,
   type ConnectedChange,
+  type ConnectionChangeKind,
   type ConnectionLifecycleHooks,
 } from '@testkase/consumer-kit';
 import type { ResyncRequestedV1 } from '@testkase/contracts';
@@ -83,7 +84,7 @@ export class ConnectionLifecycleService
     return (await this.state.requestFullSweep(tx, event.connectionId)) ? { scope: 'full' } : null;
   }
 
-  afterCommit(_connectionId: string, event: 'connected' | 'disconnected' | 'resync_requested'): void {
+  afterCommit(_connectionId: string, event: ConnectionChangeKind): void {
     if (event !== 'disconnected') this.jobs.wake();
   }
 }

@@ -56,11 +56,16 @@ export class IssueEventsHandler implements OnModuleInit {
       kind: 'issue',
       concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
       outcomes: this.metrics.events,
-      process: (delivery) => this.process(delivery),
+      paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
+      process: (delivery, message) => this.process(delivery, message.signal),
     });
   }
 
-  private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<DefectEventOutcome> {
+  /** `signal`: the message's (InboundMessage.signal); GitLab reads stop when it is given up. */
+  private async process(
+    { connectionId, eventId, body }: GitlabDelivery,
+    signal: AbortSignal,
+  ): Promise<DefectEventOutcome> {
     const parsed = parseIssueHook(body);
     if (parsed.kind === 'other_work_item') return 'not_ours';
     if (!(await this.applier.isOurs(connectionId, parsed.iid))) return 'not_ours';
@@ -76,6 +81,7 @@ export class IssueEventsHandler implements OnModuleInit {
         connectionId,
         Number(connection.gitlab_project_id),
         parsed.iid,
+        signal,
       );
       refetched = true;
       if (!snapshot) return 'stale';
@@ -86,6 +92,7 @@ export class IssueEventsHandler implements OnModuleInit {
         connectionId,
         Number(connection.gitlab_project_id),
         parsed.iid,
+        signal,
       );
       if (!current) return 'stale';
       outcome = await this.applier.apply(connectionId, current, source);

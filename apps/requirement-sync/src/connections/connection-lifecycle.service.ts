@@ -1,7 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-import { ConnectionEventsConsumer, type ConnectionLifecycleHooks } from '@testkase/consumer-kit';
+import {
+  ConnectionEventsConsumer,
+  type ConnectionChangeKind,
+  type ConnectionLifecycleHooks,
+} from '@testkase/consumer-kit';
 import { Outbox } from '@testkase/platform';
 
 import { asOutcomes, requirementEvents } from '../requirements/requirement-events';
@@ -75,7 +79,7 @@ export class ConnectionLifecycleService implements ConnectionLifecycleHooks<Conn
     return (await this.connections.requestFullSweep(tx, event.connectionId)) ? { scope: 'full' } : null;
   }
 
-  afterCommit(_connectionId: string, event: 'connected' | 'disconnected' | 'resync_requested'): void {
+  afterCommit(_connectionId: string, event: ConnectionChangeKind): void {
     if (event !== 'disconnected') this.scheduler.wake();
   }
 

@@ -94,7 +94,7 @@ export class ConnectionRepository {
              THEN 'incremental'
          END AS job
          FROM ${T} c
-        WHERE state = 'active'
+        WHERE state = 'active' AND paused_at IS NULL
           AND (auth_failed_at IS NULL OR auth_failed_at < now() - make_interval(secs => $4::float8))
           AND ($5::uuid IS NULL OR connection_id = $5::uuid)) due
         WHERE job IS NOT NULL

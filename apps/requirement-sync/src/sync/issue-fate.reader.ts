@@ -49,11 +49,13 @@ export class IssueFateReader {
    * The issue as GitLab has it now. `gone` also when the connection is no longer active or GitLab
    * refused the token (reported: the reconciliation repairs the issue once the token works).
    */
-  async read(connection: ConnectionRecord, iid: number): Promise<IssueFate> {
+  async read(connection: ConnectionRecord, iid: number, signal?: AbortSignal): Promise<IssueFate> {
     try {
       const gitlab = await this.access.clientFor(connection.connection_id);
       return (
-        IssueFateReader.fateOf(await gitlab.issues.get(Number(connection.gitlab_project_id), iid)) ?? {
+        IssueFateReader.fateOf(
+          await gitlab.issues.get(Number(connection.gitlab_project_id), iid, { signal }),
+        ) ?? {
           kind: 'gone',
         }
       );
@@ -71,14 +73,17 @@ export class IssueFateReader {
     connection: ConnectionRecord,
     iid: number,
     gitlab?: GitlabClient,
+    /** A consumer's InboundMessage.signal: the read stops when the message is given up. */
+    signal?: AbortSignal,
   ): Promise<MovedToLink | null> {
     try {
       const client = gitlab ?? (await this.access.clientFor(connection.connection_id));
-      for await (const page of client.notes.pages(Number(connection.gitlab_project_id), iid, {
-        sort: 'desc',
-        order_by: 'created_at',
-        per_page: NOTES_TO_READ,
-      })) {
+      for await (const page of client.notes.pages(
+        Number(connection.gitlab_project_id),
+        iid,
+        { sort: 'desc', order_by: 'created_at', per_page: NOTES_TO_READ },
+        { signal },
+      )) {
         for (const note of page.items) {
           if (!note.system || typeof note.body !== 'string') continue;
           const link = movedToFromNote(note.body, connection.project_path, connection.instance_url);

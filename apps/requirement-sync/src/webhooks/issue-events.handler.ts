@@ -47,12 +47,17 @@ export class IssueEventsHandler implements OnModuleInit {
         kind,
         concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
         outcomes: this.metrics.events,
-        process: (delivery) => this.process(delivery),
+        paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
+        process: (delivery, message) => this.process(delivery, message.signal),
       });
     }
   }
 
-  private async process({ connectionId, eventId, body }: GitlabDelivery): Promise<IssueEventOutcome> {
+  /** `signal`: the message's (InboundMessage.signal); GitLab reads stop when it is given up. */
+  private async process(
+    { connectionId, eventId, body }: GitlabDelivery,
+    signal: AbortSignal,
+  ): Promise<IssueEventOutcome> {
     const parsed = parseIssueHook(body);
     let item: IssueEventItem;
     if (parsed.kind === 'other_work_item') {
@@ -78,7 +83,9 @@ export class IssueEventsHandler implements OnModuleInit {
         snapshot: parsed.snapshot,
         refetched: false,
         movedTo:
-          parsed.snapshot?.movedToId === undefined ? undefined : await this.movedTo(connectionId, parsed.iid),
+          parsed.snapshot?.movedToId === undefined
+            ? undefined
+            : await this.movedTo(connectionId, parsed.iid, signal),
       };
     }
     let result = await this.batcher.submit(connectionId, item);
@@ -93,7 +100,7 @@ export class IssueEventsHandler implements OnModuleInit {
         },
         'asking GitLab for the issue',
       );
-      result = await this.batcher.submit(connectionId, await this.refetched(connectionId, item));
+      result = await this.batcher.submit(connectionId, await this.refetched(connectionId, item, signal));
     }
     if ('error' in result) throw result.error;
     const outcome = 'outcome' in result ? result.outcome : 'stale';
@@ -103,7 +110,11 @@ export class IssueEventsHandler implements OnModuleInit {
   }
 
   /** The item as GitLab has the issue now: an issue, another work item type, or nothing. */
-  private async refetched(connectionId: string, item: IssueEventItem): Promise<IssueEventItem> {
+  private async refetched(
+    connectionId: string,
+    item: IssueEventItem,
+    signal: AbortSignal,
+  ): Promise<IssueEventItem> {
     const nothing: IssueEventItem = {
       ...item,
       snapshot: null,
@@ -113,14 +124,16 @@ export class IssueEventsHandler implements OnModuleInit {
     };
     const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
     if (!connection) return nothing;
-    const fate = await this.fate.read(connection, item.iid);
+    const fate = await this.fate.read(connection, item.iid, signal);
     switch (fate.kind) {
       case 'issue':
         return {
           ...nothing,
           snapshot: fate.snapshot,
           movedTo:
-            fate.snapshot.movedToId === undefined ? undefined : await this.fate.movedTo(connection, item.iid),
+            fate.snapshot.movedToId === undefined
+              ? undefined
+              : await this.fate.movedTo(connection, item.iid, undefined, signal),
         };
       case 'retyped':
         return {
@@ -137,9 +150,9 @@ export class IssueEventsHandler implements OnModuleInit {
   }
 
   /** Where a moved issue went (its `moved to` note), or null. */
-  private async movedTo(connectionId: string, iid: number): Promise<MovedToLink | null> {
+  private async movedTo(connectionId: string, iid: number, signal: AbortSignal): Promise<MovedToLink | null> {
     const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
-    return connection ? this.fate.movedTo(connection, iid) : null;
+    return connection ? this.fate.movedTo(connection, iid, undefined, signal) : null;
   }
 }
 

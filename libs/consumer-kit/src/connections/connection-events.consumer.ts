@@ -5,6 +5,8 @@ import {
   ConnectionConnectedV1,
   ConnectionDisconnected,
   ConnectionDisconnectedV1,
+  ConnectionPauseChanged,
+  ConnectionPauseChangedV1,
   ResyncRequested,
   ResyncRequestedV1,
   STREAMS,
@@ -21,6 +23,9 @@ import {
 import type { GitlabAccess } from '../gitlab/gitlab-access.service';
 import type { ConnectedChange, ConnectionProjection } from './connection-projection';
 import type { ConnectionRecord } from './connection.record';
+
+/** The connection changes a consumer applies. */
+export type ConnectionChangeKind = 'connected' | 'disconnected' | 'resync_requested' | 'pause_changed';
 
 /** What a consumer does with its own data when a connection changes, inside the kit's transaction. */
 export interface ConnectionLifecycleHooks<R extends ConnectionRecord = ConnectionRecord> {
@@ -41,7 +46,7 @@ export interface ConnectionLifecycleHooks<R extends ConnectionRecord = Connectio
   /** TestKase asked for a full reconciliation. */
   resyncRequested?(tx: EntityManager, event: ResyncRequestedV1): Promise<Record<string, unknown> | null>;
   /** After the commit of any of the above that applied (wake a scheduler, say). */
-  afterCommit?(connectionId: string, event: 'connected' | 'disconnected' | 'resync_requested'): void;
+  afterCommit?(connectionId: string, event: ConnectionChangeKind): void;
 }
 
 /**
@@ -128,6 +133,16 @@ export class ConnectionEventsConsumer {
         await this.apply(event.id, data.connectionId, 'resync_requested', (tx) => resync(tx, data));
         return;
       }
+      case ConnectionPauseChanged.subject: {
+        // Paused: the app's jobs skip the connection and its webhook events are held; resumed: the
+        // app wakes its jobs (afterCommit) and the held events come back (docs/ADMIN-API.md).
+        const event = cloudEventOf(message);
+        const data = await validatedData(ConnectionPauseChangedV1, event.data);
+        await this.apply(event.id, data.connectionId, 'pause_changed', async (tx) =>
+          (await this.connections.applyPauseChanged(tx, data)) ? { paused: data.paused } : null,
+        );
+        return;
+      }
       default:
         return;
     }
@@ -137,14 +152,14 @@ export class ConnectionEventsConsumer {
   private async apply(
     eventId: string,
     connectionId: string,
-    kind: 'connected' | 'disconnected' | 'resync_requested',
+    kind: ConnectionChangeKind,
     effect: (tx: EntityManager) => Promise<Record<string, unknown> | null>,
   ): Promise<void> {
     const summary = await this.dataSource.transaction(async (tx) => {
       if (!(await this.inbox.claim(tx, this.durable, eventId))) return null;
       return effect(tx);
     });
-    if (kind !== 'resync_requested') this.access.forget(connectionId);
+    if (kind === 'connected' || kind === 'disconnected') this.access.forget(connectionId);
     if (summary === null) return;
     this.logger.info({ connectionId, event: kind, ...summary }, `connection ${kind.replace('_', ' ')}`);
     this.hooks?.afterCommit?.(connectionId, kind);

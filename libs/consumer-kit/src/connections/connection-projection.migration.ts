@@ -51,3 +51,36 @@ export abstract class ConnectionProjectionMigrationV1 implements MigrationInterf
     for (const sql of connectionProjectionV1Down(this.schema)) await runner.query(sql);
   }
 }
+
+/**
+ * The pause columns of the connection projection (version 2, docs/ADMIN-API.md "Pause and
+ * resume"): `paused_at` while an operator has paused the connection's sync, `pause_changed_at` the
+ * `changedAt` of the last `integration.connection.pause_changed` applied.
+ */
+export function connectionPauseUp(schema: string): string[] {
+  return [
+    `ALTER TABLE "${assertIdentifier(schema)}".connections
+       ADD COLUMN paused_at timestamptz, ADD COLUMN pause_changed_at timestamptz`,
+  ];
+}
+
+export function connectionPauseDown(schema: string): string[] {
+  return [
+    `ALTER TABLE "${assertIdentifier(schema)}".connections DROP COLUMN paused_at, DROP COLUMN pause_changed_at`,
+  ];
+}
+
+/** `class AddConnectionPause<ts> extends ConnectionPauseMigration { constructor() { super(SCHEMA); } }` */
+export abstract class ConnectionPauseMigration implements MigrationInterface {
+  abstract readonly name: string;
+
+  protected constructor(private readonly schema: string) {}
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const sql of connectionPauseUp(this.schema)) await runner.query(sql);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    for (const sql of connectionPauseDown(this.schema)) await runner.query(sql);
+  }
+}

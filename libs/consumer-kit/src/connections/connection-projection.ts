@@ -1,6 +1,10 @@
 import type { EntityManager } from 'typeorm';
 
-import type { ConnectionConnectedV1, ConnectionDisconnectedV1 } from '@testkase/contracts';
+import type {
+  ConnectionConnectedV1,
+  ConnectionDisconnectedV1,
+  ConnectionPauseChangedV1,
+} from '@testkase/contracts';
 import { assertIdentifier, onlyRow } from '@testkase/platform';
 
 import { normaliseInstanceUrl, type ConnectionRecord } from './connection.record';
@@ -203,5 +207,30 @@ export class ConnectionProjection {
         WHERE connection_id = $1::uuid AND auth_failed_at IS NOT NULL`,
       [connectionId],
     );
+  }
+
+  /**
+   * Records an operator's pause or resume (`integration.connection.pause_changed`), only forward by
+   * `changedAt`. True when it changed the projection.
+   */
+  async applyPauseChanged(tx: EntityManager, data: ConnectionPauseChangedV1): Promise<boolean> {
+    const at = new Date(data.changedAt);
+    const [, count]: [unknown[], number] = await tx.query(
+      `UPDATE ${this.table} SET paused_at = CASE WHEN $2 THEN $3::timestamptz END, pause_changed_at = $3,
+              updated_at = now()
+        WHERE connection_id = $1::uuid AND (pause_changed_at IS NULL OR pause_changed_at < $3)`,
+      [data.connectionId, data.paused, at],
+    );
+    return count > 0;
+  }
+
+  /** Whether an operator paused the connection's sync (docs/ADMIN-API.md, "Pause and resume"). */
+  async isPaused(db: Pick<EntityManager, 'query'>, connectionId: string): Promise<boolean> {
+    if (!UUID.test(connectionId)) return false;
+    const rows: Array<{ paused: boolean }> = await db.query(
+      `SELECT paused_at IS NOT NULL AS paused FROM ${this.table} WHERE connection_id = $1::uuid`,
+      [connectionId],
+    );
+    return rows[0]?.paused ?? false;
   }
 }

@@ -20,6 +20,8 @@ export interface ConnectionRecord {
   state: 'active' | 'disconnected';
   state_changed_at: Date;
   auth_failed_at: Date | null;
+  /** Set while an operator has paused the connection's sync (no sync work; webhook events held). */
+  paused_at?: Date | null;
 }
 
 /** Where a connection's GitLab issues live, and whose they are. */

@@ -133,10 +133,12 @@ export class GitlabAccess {
     connectionId: string,
     gitlabProjectId: number,
     iid: number,
+    /** A consumer's InboundMessage.signal: the read stops when the message is given up. */
+    signal?: AbortSignal,
   ): Promise<IssueSnapshot | null> {
     try {
       const gitlab = await this.clientFor(connectionId);
-      return snapshotFromRestIssue(await gitlab.issues.get(gitlabProjectId, iid));
+      return snapshotFromRestIssue(await gitlab.issues.get(gitlabProjectId, iid, { signal }));
     } catch (error) {
       if (isAppError(error) && (error.code === 'GITLAB_NOT_FOUND' || error.code === 'NOT_CONNECTED'))
         return null;

@@ -1,5 +1,5 @@
 import { gitlabEventsOfKind, STREAMS, type GitlabEventKind } from '@testkase/contracts';
-import type { ConsumerRegistry, InboundMessage } from '@testkase/platform';
+import { HoldMessage, type ConsumerRegistry, type InboundMessage } from '@testkase/platform';
 import { isAppError, ValidationError } from '@testkase/util';
 
 import type { ConnectionRecord } from '../connections/connection.record';
@@ -17,6 +17,11 @@ export interface GitlabEventsConsumerOptions<O extends string> {
   readonly concurrency: number;
   /** Counts each delivery's outcome, and `rejected` for a permanent failure (a dead letter). */
   readonly outcomes: OutcomeCounter;
+  /**
+   * Whether an operator paused the connection (ConnectionProjection.isPaused): its deliveries are
+   * then held — redelivered later, never dead-lettered for it — until it is resumed.
+   */
+  readonly paused: (connectionId: string) => Promise<boolean>;
   /** Handles one delivery; throws to have it retried (transient) or dead-lettered (permanent). */
   readonly process: (delivery: GitlabDelivery, message: InboundMessage) => Promise<O>;
 }
@@ -37,10 +42,16 @@ export function consumeGitlabEvents<O extends string>(
     filterSubject: gitlabEventsOfKind(options.kind),
     concurrency: options.concurrency,
     maxDeliver: 10,
+    holds: true,
     handler: async (message) => {
       let outcome: O;
       try {
-        outcome = await options.process(gitlabDeliveryOf(message), message);
+        const delivery = gitlabDeliveryOf(message);
+        if (await options.paused(delivery.connectionId)) {
+          options.outcomes.inc({ outcome: 'held' });
+          throw new HoldMessage(`connection ${delivery.connectionId} is paused`);
+        }
+        outcome = await options.process(delivery, message);
       } catch (error) {
         if (isAppError(error) && !error.transient) options.outcomes.inc({ outcome: 'rejected' });
         throw error;

@@ -62,7 +62,7 @@ export class SweepStateStore {
              THEN 'incremental'
          END AS job
          FROM ${this.table} c
-        WHERE c.state = 'active'
+        WHERE c.state = 'active' AND c.paused_at IS NULL
           AND (c.auth_failed_at IS NULL OR c.auth_failed_at < now() - make_interval(secs => $4::float8))
           AND ($5::uuid IS NULL OR c.connection_id = $5::uuid)) due
         WHERE job IS NOT NULL

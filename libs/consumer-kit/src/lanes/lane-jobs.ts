@@ -18,6 +18,9 @@ import type { JobLease } from '../jobs/job-lease';
 import type { LaneJobKind, SweepStateStore } from '../jobs/sweep-state.store';
 import type { LaneSignals } from './lane-signals';
 
+/** How often a running lane looks whether its connection was paused meanwhile. */
+const PAUSE_CHECK_MS = 1_000;
+
 /** The app's two job runners: its lane and its reconciliation. */
 export interface LaneJobRunners<R extends ConnectionRecord> {
   readonly lane: { run(lease: JobLease, connection: R, signal: AbortSignal): Promise<void> };
@@ -79,9 +82,27 @@ export class LaneJobs<R extends ConnectionRecord>
 
   async run(lease: JobLease, { connectionId, job }: DueJob<LaneJobKind>, signal: AbortSignal): Promise<void> {
     const connection = await lease.transaction((tx) => this.options.connections.find<R>(tx, connectionId));
-    if (!connection || connection.state !== 'active') return;
-    if (job === 'lane') await this.options.runners.lane.run(lease, connection, signal);
-    else await this.options.runners.reconciler.run(lease, connection, job, signal);
+    if (!connection || connection.state !== 'active' || connection.paused_at) return;
+    if (job !== 'lane') return this.options.runners.reconciler.run(lease, connection, job, signal);
+    // A pause while the lane runs ends it once the items in hand have settled (docs/ADMIN-API.md).
+    const lane = new AbortController();
+    const stop = () => lane.abort(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    const watch = setInterval(() => {
+      void this.options.connections
+        .isPaused(this.options.dataSource.manager, connectionId)
+        .then((paused) => {
+          if (paused) lane.abort(new Error(`connection ${connectionId} paused`));
+        })
+        .catch(() => undefined);
+    }, PAUSE_CHECK_MS);
+    watch.unref();
+    try {
+      await this.options.runners.lane.run(lease, connection, lane.signal);
+    } finally {
+      clearInterval(watch);
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   async onFailure(_lease: JobLease, { job }: DueJob<LaneJobKind>, error: unknown): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   ConnectionAuthFailedV1,
   ConnectionConnectedV1,
   ConnectionDisconnectedV1,
+  ConnectionPauseChangedV1,
   ConnectionStatusChangedV1,
   ResyncRequestedV1,
 } from './connection/connection.events';
@@ -54,6 +55,13 @@ export const connectionDisconnectedFixture: ConnectionDisconnectedV1 = {
   instanceUrl: 'https://gitlab.example.com',
   gitlabProjectId: 42,
   disconnectedAt: at,
+};
+
+export const connectionPauseChangedFixture: ConnectionPauseChangedV1 = {
+  connectionId: '7d5b3a52-3f0e-4a53-9d1e-2c4f1b8a9e01',
+  projectId: 'demo',
+  paused: true,
+  changedAt: '2026-12-03T14:00:00.000Z',
 };
 
 export const resyncRequestedFixture: ResyncRequestedV1 = {

@@ -87,4 +87,8 @@ export const HEADERS = {
   deadLetterSequence: 'x-dead-letter-sequence',
   deadLetterDeliveries: 'x-dead-letter-deliveries',
   deadLetterMsgId: 'x-dead-letter-msg-id',
+  /** On a replayed dead letter: the original message id, which consumers keep as the inbox key. */
+  replayedMsgId: 'x-replayed-msg-id',
+  /** On a replayed dead letter: its sequence in DEAD_LETTERS. */
+  replayedFrom: 'x-replayed-from',
 } as const;

@@ -5,6 +5,7 @@ import { BaseResource, createRequesterFn, type RequestOptions } from '@gitbeaker
 import { AppError, ValidationError } from '@testkase/util';
 
 import type {
+  CallOptions,
   CreateHookInput,
   CreateIssueInput,
   CreateLabelInput,
@@ -121,7 +122,7 @@ export interface GitlabClient {
       query?: IssueListQuery,
       options?: PageOptions,
     ): AsyncIterable<GitlabPage<GitlabIssue>>;
-    get(projectId: ProjectRef, issueIid: number): Promise<GitlabIssue>;
+    get(projectId: ProjectRef, issueIid: number, options?: CallOptions): Promise<GitlabIssue>;
     /**
      * `GET /projects/:id/issues_statistics`: how many issues match (`all`, `opened`, `closed`), of
      * the types the issues API serves; `iids` narrows it to those iids. A few bytes per call, so
@@ -140,7 +141,7 @@ export interface GitlabClient {
       query?: NoteListQuery,
       options?: PageOptions,
     ): AsyncIterable<GitlabPage<GitlabNote>>;
-    get(projectId: ProjectRef, issueIid: number, noteId: number): Promise<GitlabNote>;
+    get(projectId: ProjectRef, issueIid: number, noteId: number, options?: CallOptions): Promise<GitlabNote>;
     create(projectId: ProjectRef, issueIid: number, input: CreateNoteInput): Promise<GitlabCreateNoteResult>;
     update(
       projectId: ProjectRef,
@@ -329,7 +330,14 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
     query: Query,
     pageOptions: PageOptions = {},
   ): AsyncIterable<GitlabPage<T>> =>
-    paginate<T>({ api, apiBase, path, query, resumeFrom: pageOptions.resumeFrom });
+    paginate<T>({
+      api,
+      apiBase,
+      path,
+      query,
+      resumeFrom: pageOptions.resumeFrom,
+      signal: pageOptions.signal,
+    });
   const body = async <T>(response: Promise<{ body: T }>): Promise<T> => (await response).body;
 
   return {
@@ -364,8 +372,8 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
     issues: {
       pages: (projectId, query = {}, pageOptions) =>
         pages<GitlabIssue>(`${project(projectId)}/issues`, issueListQuery(query), pageOptions),
-      get: (projectId, issueIid) =>
-        body(api.get<GitlabIssue>(`${project(projectId)}/issues/${seg(issueIid)}`)),
+      get: (projectId, issueIid, callOptions) =>
+        body(api.get<GitlabIssue>(`${project(projectId)}/issues/${seg(issueIid)}`, {}, callOptions?.signal)),
       statistics: (projectId, query = {}) =>
         body(
           api.get<GitlabIssueStatistics>(`${project(projectId)}/issues_statistics`, {
@@ -384,8 +392,14 @@ export function createGitlabClient(options: GitlabClientOptions): GitlabClient {
           { ...query, per_page: query.per_page ?? DEFAULT_PER_PAGE },
           pageOptions,
         ),
-      get: (projectId, issueIid, noteId) =>
-        body(api.get<GitlabNote>(`${project(projectId)}/issues/${seg(issueIid)}/notes/${seg(noteId)}`)),
+      get: (projectId, issueIid, noteId, callOptions) =>
+        body(
+          api.get<GitlabNote>(
+            `${project(projectId)}/issues/${seg(issueIid)}/notes/${seg(noteId)}`,
+            {},
+            callOptions?.signal,
+          ),
+        ),
       create: async (projectId, issueIid, input) => {
         const response = await api.post<
           GitlabNote | { commands_changes?: Record<string, unknown>; summary?: string[] }

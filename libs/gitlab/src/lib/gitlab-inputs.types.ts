@@ -154,7 +154,16 @@ export interface HookEventQuery {
   readonly per_page?: number;
 }
 
-export interface PageOptions {
+export interface PageOptions extends CallOptions {
   /** A `next` value from an earlier page of the same listing, to continue after a checkpoint. */
   readonly resumeFrom?: string;
+}
+
+/** Per-call options of a read. */
+export interface CallOptions {
+  /**
+   * Aborts the call, its retries and its rate-limit waits: a consumer passes its message's
+   * `InboundMessage.signal`, so that a message given up stops its GitLab work.
+   */
+  readonly signal?: AbortSignal;
 }

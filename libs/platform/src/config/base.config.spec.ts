@@ -106,3 +106,37 @@ describe('ServiceConfig: API_DOCS, NODE_ENV, TRUST_PROXY', () => {
     expect(() => load({ [variable]: value })).toThrow(new RegExp(`${variable}: `));
   });
 });
+
+describe('ServiceConfig: ADMIN_API_TOKEN', () => {
+  it('is off (an empty list) when unset, and a list otherwise', () => {
+    expect(loadConfig(CoreServiceConfig, { CORE_API_TOKEN: 'core-token' }).ADMIN_API_TOKEN).toEqual([]);
+    expect(
+      loadConfig(CoreServiceConfig, {
+        CORE_API_TOKEN: 'core-token',
+        ADMIN_API_TOKEN: 'admin-token-0123456789, admin-token-next-98765',
+      }).ADMIN_API_TOKEN,
+    ).toEqual(['admin-token-0123456789', 'admin-token-next-98765']);
+    expect(loadConfig(ServiceConfig, { ADMIN_API_TOKEN: 'gateway-admin-token-42' }).ADMIN_API_TOKEN).toEqual([
+      'gateway-admin-token-42',
+    ]);
+  });
+
+  it.each([
+    [
+      'a core token',
+      { CORE_API_TOKEN: 'shared-token-s3cr3t-0001', ADMIN_API_TOKEN: 'shared-token-s3cr3t-0001' },
+      'must not repeat a token of CORE_API_TOKEN',
+    ],
+    ['a short token', { CORE_API_TOKEN: 'core-token', ADMIN_API_TOKEN: 's3cr3t' }, 'shorter than 16'],
+    [
+      'a token with a space',
+      { CORE_API_TOKEN: 'core-token', ADMIN_API_TOKEN: 'admin token s3cr3t-0001' },
+      'printable ASCII',
+    ],
+  ])('refuses %s, naming the variable and never its value', (_case, env: Record<string, string>, problem) => {
+    const error = problemsOf(env);
+    expect(error.message).toContain('ADMIN_API_TOKEN: ');
+    expect(error.message).toContain(problem);
+    expect(error.message).not.toContain('s3cr3t');
+  });
+});

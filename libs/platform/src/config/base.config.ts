@@ -11,6 +11,8 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
+  registerDecorator,
   ValidateIf,
 } from 'class-validator';
 
@@ -135,6 +137,41 @@ export class ServiceConfig extends ExposedHttpAppConfig {
   @IsBoolean()
   @ToBoolean()
   JETSTREAM_MANAGE: boolean = true;
+
+  /**
+   * Bearer tokens of the admin API (`/admin/v1/...`, docs/ADMIN-API.md), comma-separated like
+   * CORE_API_TOKEN; unset or empty turns the admin routes off (404). None may also be a core token:
+   * each token opens one API only. Problems are reported without the value.
+   */
+  @IsNotCoreToken()
+  @MinLength(16, { each: true, message: 'has a token shorter than 16 characters' })
+  @MaxLength(512, { each: true, message: 'has a token longer than 512 characters' })
+  @Matches(/^[\x21-\x7e]+$/, {
+    each: true,
+    message: 'must be tokens of printable ASCII without spaces, separated by commas',
+  })
+  @ArrayMaxSize(8, { message: 'must list at most 8 tokens' })
+  @ToList()
+  ADMIN_API_TOKEN: string[] = [];
+}
+
+/** ADMIN_API_TOKEN shares no token with CORE_API_TOKEN (the core token must never open the admin API). */
+function IsNotCoreToken(): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isNotCoreToken',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: 'must not repeat a token of CORE_API_TOKEN (each token opens one API only)' },
+      validator: {
+        validate(value: unknown, args) {
+          const core = (args?.object as { CORE_API_TOKEN?: unknown }).CORE_API_TOKEN;
+          if (!Array.isArray(value) || !Array.isArray(core)) return true;
+          return !value.some((token) => core.includes(token));
+        },
+      },
+    });
+  };
 }
 
 /** Services that TestKase core calls and that call GitLab on behalf of a connection. */

@@ -51,6 +51,9 @@ export interface HttpAppSettings {
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
+/** Largest body of an admin request (docs/ADMIN-API.md): filters and id lists, never payloads. */
+export const ADMIN_BODY_LIMIT = 64 * 1024;
+
 /**
  * Fastify's own refusals before routing (a URL with broken percent-encoding, FST_ERR_BAD_URL; a
  * path parameter over `maxParamLength`, 414), in
@@ -91,6 +94,11 @@ export async function startHttpApp(
   });
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Before Nest registers its routes (at init): admin routes take small bodies only (413 above).
+  fastify.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/admin/'))
+      route.bodyLimit = Math.min(route.bodyLimit ?? Infinity, ADMIN_BODY_LIMIT);
+  });
   const metrics = app.get(MetricsRegistry);
   const requestDuration = metrics.histogram(
     'http_request_duration_seconds',

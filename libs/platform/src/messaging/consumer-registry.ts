@@ -17,6 +17,11 @@ export class ConsumerRegistry {
     private readonly metrics: MetricsRegistry,
   ) {}
 
+  /** The durable names of the consumers this app declared (whose dead letters are its own). */
+  get durables(): string[] {
+    return this.consumers.map((consumer) => consumer.durable);
+  }
+
   register(options: ConsumerOptions): JetStreamConsumer {
     const consumer = new JetStreamConsumer(this.nats, options, this.logger, this.metrics);
     this.consumers.push(consumer);

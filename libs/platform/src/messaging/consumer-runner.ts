@@ -23,7 +23,10 @@ export interface InboundMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
-  /** Nats-Msg-Id, when the publisher set one. */
+  /**
+   * Nats-Msg-Id, when the publisher set one; for a replayed dead letter the original message's id
+   * (`x-replayed-msg-id`), so that the inbox key of a message stays the same through a replay.
+   */
   readonly msgId: string | undefined;
   /** 1 on the first delivery. */
   readonly deliveryCount: number;
@@ -39,6 +42,25 @@ export interface InboundMessage {
 }
 
 export type MessageHandler = (message: InboundMessage) => Promise<void>;
+
+/**
+ * Thrown by a handler to keep a message for later without counting it as a failure: the runner
+ * naks it with a growing delay (up to 30 s) and never dead-letters it for being held, however often
+ * (a paused connection's webhook events; docs/ADMIN-API.md, "Pause and resume"). A consumer that
+ * holds must say so (`holds: true`), so that the server's delivery limit does not drop them.
+ */
+export class HoldMessage extends TransientError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HoldMessage';
+  }
+}
+
+/** Delay before a held message comes back after its `holds`-th hold (1-based). */
+export const holdDelayMs = (holds: number): number => Math.min(30_000, 1_000 * 2 ** Math.min(holds - 1, 5));
+
+/** Held messages whose holds this process remembers at most (beyond, the oldest are forgotten). */
+const MAX_TRACKED_HOLDS = 50_000;
 
 export interface ConsumerOptions extends ConsumerDefinition {
   handler: MessageHandler;
@@ -78,7 +100,7 @@ function toInbound(msg: JsMsg, unprefix: (subject: string) => string, signal: Ab
     subject: unprefix(msg.subject),
     data: msg.data,
     headers,
-    msgId: headers['nats-msg-id'],
+    msgId: headers[HEADERS.replayedMsgId] || headers['nats-msg-id'],
     deliveryCount: msg.info.redeliveryCount,
     streamSequence: msg.seq,
     json<T>() {
@@ -110,6 +132,8 @@ export class JetStreamConsumer {
   private readonly redelivered;
   private readonly lagGauges;
   private lagTimer?: NodeJS.Timeout;
+  /** Stream sequence → times this process held it (deducted from its delivery count). */
+  private readonly holds = new Map<number, number>();
 
   constructor(
     private readonly nats: NatsClient,
@@ -278,10 +302,29 @@ export class JetStreamConsumer {
       started(run);
       await Promise.race([run, deadline]);
       msg.ack();
+      this.holds.delete(message.streamSequence);
       return 'ack';
     } catch (error) {
+      if (error instanceof HoldMessage) {
+        const holds = (this.holds.get(message.streamSequence) ?? 0) + 1;
+        this.holds.delete(message.streamSequence);
+        this.holds.set(message.streamSequence, holds);
+        if (this.holds.size > MAX_TRACKED_HOLDS) {
+          const oldest = this.holds.keys().next().value;
+          if (oldest !== undefined) this.holds.delete(oldest);
+        }
+        this.logger.debug(
+          { consumer: this.options.durable, subject: message.subject, holds, reason: error.message },
+          'message held',
+        );
+        msg.nak(holdDelayMs(holds));
+        return 'nak';
+      }
       const permanent = isAppError(error) && !error.transient;
-      const lastDelivery = message.deliveryCount >= this.maxDeliver;
+      // Deliveries this process held do not count towards the limit.
+      const held = this.holds.get(message.streamSequence) ?? 0;
+      const lastDelivery = message.deliveryCount - held >= this.maxDeliver;
+      if (permanent || lastDelivery) this.holds.delete(message.streamSequence);
       if (permanent || lastDelivery) {
         return this.deadLetter(msg, message, error, permanent ? 'permanent failure' : 'deliveries exhausted');
       }

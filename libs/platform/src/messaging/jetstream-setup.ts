@@ -24,6 +24,11 @@ export interface ConsumerDefinition {
   filterSubject: string;
   /** Deliveries before a message is dead-lettered. */
   maxDeliver?: number;
+  /**
+   * The handler may hold messages (HoldMessage): the server then redelivers without limit and
+   * only the runner's count of real failures dead-letters.
+   */
+  holds?: boolean;
   ackWaitMs?: number;
   maxAckPending?: number;
 }
@@ -243,7 +248,7 @@ export async function ensureConsumer(
     deliver_policy: DeliverPolicy.All,
     filter_subject: naming.subject(definition.filterSubject),
     // The runner counts deliveries itself and dead-letters on the last one; the server's limit is a backstop.
-    max_deliver: (definition.maxDeliver ?? 5) + 1,
+    max_deliver: definition.holds ? -1 : (definition.maxDeliver ?? 5) + 1,
     ack_wait: nanos(definition.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
     max_ack_pending: definition.maxAckPending ?? 1_000,
   };

@@ -16,11 +16,12 @@ export interface ParkedOutboxRow {
   parkedAt: Date;
 }
 
-/** The parked rows of `schema`'s outbox, oldest first. */
+/** The parked rows of `schema`'s outbox, oldest first (those after row `afterId`, if given). */
 export async function listParkedOutboxRows(
   sql: Sql,
   schema: string,
   limit = 100,
+  afterId?: string,
 ): Promise<ParkedOutboxRow[]> {
   const table = `"${assertIdentifier(schema)}".outbox`;
   const rows = await sql.rows<{
@@ -37,8 +38,9 @@ export async function listParkedOutboxRows(
   }>(
     `SELECT id, event_id, subject, headers->>'ce-type' AS type, octet_length(payload) AS bytes, attempts,
             park_reason, last_error, created_at, parked_at
-       FROM ${table} WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id LIMIT $1`,
-    [limit],
+       FROM ${table} WHERE parked_at IS NOT NULL AND published_at IS NULL AND id > $2::bigint
+      ORDER BY id LIMIT $1`,
+    [limit, afterId ?? '0'],
   );
   return rows.map((row) => ({
     id: String(row.id),

@@ -3,6 +3,7 @@ import { CreateConnectionProjection1765152000000 } from './1765152000000-CreateC
 import { CreateComments1765152000001 } from './1765152000001-CreateComments';
 import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
 import { CreateGitlabRateLimits1766100000000 } from './1766100000000-CreateGitlabRateLimits';
+import { AddConnectionPause1766200000000 } from './1766200000000-AddConnectionPause';
 import { KeepOutboxTraceContext1766400000000 } from './1766400000000-KeepOutboxTraceContext';
 
 /** Every migration, oldest first. Append-only. */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   CreateComments1765152000001,
   ParkOutboxRows1766000000000,
   CreateGitlabRateLimits1766100000000,
+  AddConnectionPause1766200000000,
   KeepOutboxTraceContext1766400000000,
 ];

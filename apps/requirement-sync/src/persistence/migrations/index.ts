@@ -6,6 +6,7 @@ import { TrackIssueFate1765600000000 } from './1765600000000-TrackIssueFate';
 import { TrackWebhookDeliveries1765800000000 } from './1765800000000-TrackWebhookDeliveries';
 import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
 import { CreateGitlabRateLimits1766100000000 } from './1766100000000-CreateGitlabRateLimits';
+import { AddConnectionPause1766200000000 } from './1766200000000-AddConnectionPause';
 import { KeepOutboxTraceContext1766400000000 } from './1766400000000-KeepOutboxTraceContext';
 
 /** Every migration, oldest first. Append-only. */
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   TrackWebhookDeliveries1765800000000,
   ParkOutboxRows1766000000000,
   CreateGitlabRateLimits1766100000000,
+  AddConnectionPause1766200000000,
   KeepOutboxTraceContext1766400000000,
 ];

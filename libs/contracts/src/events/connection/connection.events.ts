@@ -73,6 +73,21 @@ export class ResyncRequestedV1 {
 }
 export const ResyncRequested = defineEvent<ResyncRequestedV1>('integration.connection.resync_requested');
 
+/**
+ * integration.connection.pause_changed — an operator paused or resumed a connection's sync
+ * (docs/ADMIN-API.md). Paused: the consumers do no sync work for it and hold its webhook events;
+ * resumed: they catch up. Consumers keep the latest by `changedAt` (a stale event is a no-op).
+ */
+export class ConnectionPauseChangedV1 {
+  @IsUUID() connectionId!: string;
+  @IsString() @Length(1, 128) projectId!: string;
+  @IsBoolean() paused!: boolean;
+  @IsISO8601() changedAt!: string;
+}
+export const ConnectionPauseChanged = defineEvent<ConnectionPauseChangedV1>(
+  'integration.connection.pause_changed',
+);
+
 /** integration.connection.auth_failed — any service saw GitLab answer 401 for this connection's token. */
 export class ConnectionAuthFailedV1 {
   @IsUUID() connectionId!: string;

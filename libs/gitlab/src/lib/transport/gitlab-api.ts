@@ -18,8 +18,11 @@ export interface ApiResponse<T> {
 export class GitlabApi {
   constructor(private readonly requester: RequesterType) {}
 
-  async get<T>(path: string, query: Query = {}): Promise<ApiResponse<T>> {
-    return this.typed<T>(await this.requester.get(path, { searchParams: { ...query } }));
+  /** `signal` aborts the request (and its retries and rate-limit waits) when it fires. */
+  async get<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<ApiResponse<T>> {
+    return this.typed<T>(
+      await this.requester.get(path, { searchParams: { ...query }, ...(signal ? { signal } : {}) }),
+    );
   }
 
   async post<T>(path: string, body: Body = {}): Promise<ApiResponse<T>> {

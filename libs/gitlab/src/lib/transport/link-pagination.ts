@@ -54,6 +54,8 @@ export interface PageRequest {
   readonly path: string;
   readonly query: Query;
   readonly resumeFrom?: string;
+  /** Aborts the listing's requests. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function* paginate<T>(request: PageRequest): AsyncGenerator<GitlabP
     current = request.resumeFrom;
   }
   for (;;) {
-    const response = await request.api.get<T[]>(path, query);
+    const response = await request.api.get<T[]>(path, query, request.signal);
     if (!Array.isArray(response.body)) {
       throw new AppError('INSTANCE_UNREACHABLE', 'Not a GitLab API response (expected a list)', {
         details: { path, cause: 'not a GitLab API response' },

@@ -115,6 +115,11 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
     const log = { instance, method, path: apiPath };
     const metrics = ctx.metrics;
     const route = metrics ? templateRoute(apiPath) : '';
+    // A wait before a retry ends when the caller gives up, with the caller's reason.
+    const pause = (ms: number): Promise<void> =>
+      sleep(ms, callerSignal).catch((error: unknown) => {
+        throw callerSignal?.aborted ? (callerSignal.reason ?? error) : error;
+      });
     await ctx.ensureInstanceAllowed();
 
     let waitedMs = 0;
@@ -122,6 +127,8 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
       attempt < ctx.retry.maxAttempts && waitedMs + ms <= ctx.retry.maxTotalWaitMs;
 
     for (let attempt = 1; ; attempt++) {
+      // A caller that gave up (InboundMessage.signal) makes no further attempt.
+      if (callerSignal?.aborted) throw callerSignal.reason ?? new Error('GitLab call aborted');
       try {
         const pausedMs = await ctx.limiter.acquire(category, ctx.retry.maxTotalWaitMs - waitedMs);
         if (pausedMs > 0) ctx.logger.debug({ ...log, pausedMs }, 'waited for a GitLab rate-limit pause');
@@ -164,7 +171,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             'retrying GitLab request',
           );
           metrics?.retry('network');
-          await sleep(delay);
+          await pause(delay);
           waitedMs += delay;
           continue;
         }
@@ -243,7 +250,7 @@ export function createRequestHandler(ctx: TransportContext): RequestHandlerFn {
             'retrying GitLab request',
           );
           metrics?.retry('server_error');
-          await sleep(delay);
+          await pause(delay);
           waitedMs += delay;
           continue;
         }
