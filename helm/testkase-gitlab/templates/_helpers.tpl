@@ -186,6 +186,13 @@ app's config class reads (apps/<app>/.env.example); nothing else.
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ $cfg.otelExporterOtlpEndpoint | quote }}
 {{- end }}
+# The admin API (docs/ADMIN-API.md): off (404) while the Secret has no such key.
+- name: ADMIN_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tk.secretName" $root }}
+      key: {{ $keys.adminApiToken | default "admin-api-token" }}
+      optional: true
 {{- if ne .name "webhook-gateway" }}
 - name: CORE_API_TOKEN
   valueFrom:
