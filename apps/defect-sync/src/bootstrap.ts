@@ -22,7 +22,12 @@ export async function bootstrap(config: DefectSyncConfig): Promise<void> {
       bodyLimit: BODY_LIMIT,
       // Long enough that an over-long projectId or defectId reaches validation (VALIDATION_FAILED), not a 404.
       maxParamLength: 2_048,
-      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.defects, tls: grpcTlsOf(config) },
+      grpc: {
+        port: config.GRPC_PORT,
+        ...GRPC_SERVICES.defects,
+        tls: grpcTlsOf(config),
+        reflection: config.GRPC_REFLECTION,
+      },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

@@ -16,7 +16,12 @@ export async function bootstrap(config: RequirementSyncConfig): Promise<void> {
       port: config.PORT,
       host: config.HOST,
       ...httpExposureOf(config),
-      grpc: { port: config.GRPC_PORT, ...GRPC_SERVICES.requirements, tls: grpcTlsOf(config) },
+      grpc: {
+        port: config.GRPC_PORT,
+        ...GRPC_SERVICES.requirements,
+        tls: grpcTlsOf(config),
+        reflection: config.GRPC_REFLECTION,
+      },
     });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

@@ -1,2 +1,5 @@
 export * from './grpc-core-api.guard';
+export * from './grpc-health';
+export * from './grpc-mapping.interceptor';
 export * from './grpc-status';
+export * from './proto-mapper';

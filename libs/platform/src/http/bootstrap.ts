@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,6 +10,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 import { HttpErrorFilter } from '../errors/http-error.filter';
 import { createValidationPipe } from '../errors/validation.pipe';
+import { GrpcHealth } from '../grpc/grpc-health';
+import { PROTO_LOADER_OPTIONS } from '../grpc/proto-mapper';
+import { READINESS_CHECKS, type ReadinessCheck } from '../health/readiness';
 import { ShutdownState } from '../platform.module';
 import { enterCorrelation } from '../telemetry/correlation';
 import type { Logger } from '../telemetry/logger';
@@ -42,6 +46,10 @@ export interface HttpAppSettings {
     port: number;
     package: string | string[];
     protoPath: string | string[];
+    /** The services served, by name within `package` (`ConnectionService`): grpc.health.v1 answers for each. */
+    service?: string | string[];
+    /** Also serve gRPC server reflection (GRPC_REFLECTION). Default false. */
+    reflection?: boolean;
     /** Serve TLS with these PEM files (GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE); plaintext without. */
     tls?: { certFile: string; keyFile: string };
   };
@@ -116,8 +124,14 @@ export async function startHttpApp(
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   }
 
+  let health: GrpcHealth | undefined;
   if (settings.grpc) {
     const tls = settings.grpc.tls;
+    const packages = ([] as string[]).concat(settings.grpc.package);
+    const services = ([] as string[]).concat(settings.grpc.service ?? []).map((s) => `${packages[0]}.${s}`);
+    const grpcHealth = new GrpcHealth(services, () => app.get<ReadinessCheck[]>(READINESS_CHECKS));
+    health = grpcHealth;
+    const reflection = settings.grpc.reflection ?? false;
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.GRPC,
@@ -127,7 +141,11 @@ export async function startHttpApp(
           protoPath: settings.grpc.protoPath,
           // No `oneofs`: proto3 `optional` fields would get synthetic `_<field>` keys that the
           // validation pipe (unknown fields refused) would reject.
-          loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
+          // The messages are mapped to the API's values by GrpcMappingInterceptor (ProtoMapper).
+          loader: { ...PROTO_LOADER_OPTIONS },
+          // grpc.health.v1 (and reflection) outside Nest's handlers: no core token needed.
+          onLoadPackageDefinition: (definition: PackageDefinition, server: Server) =>
+            grpcHealth.addToServer(server, reflection ? definition : undefined),
           gracefulShutdown: true,
           ...(tls
             ? {
@@ -145,12 +163,13 @@ export async function startHttpApp(
     );
     await app.startAllMicroservices();
     settings.logger.info(
-      { port: settings.grpc.port, package: settings.grpc.package, tls: Boolean(tls) },
+      { port: settings.grpc.port, package: settings.grpc.package, tls: Boolean(tls), reflection },
       'gRPC listening',
     );
+    grpcHealth.start();
   }
 
-  installShutdown(app, settings);
+  installShutdown(app, settings, health);
   await app.listen(settings.port, settings.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -161,13 +180,14 @@ export async function startHttpApp(
   return app;
 }
 
-function installShutdown(app: NestFastifyApplication, settings: HttpAppSettings): void {
+function installShutdown(app: NestFastifyApplication, settings: HttpAppSettings, health?: GrpcHealth): void {
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
     settings.logger.info({ signal }, 'shutting down');
     app.get(ShutdownState).shuttingDown = true;
+    health?.stop();
     const timeout = setTimeout(() => {
       settings.logger.error('graceful shutdown took too long; exiting');
       process.exit(1);
