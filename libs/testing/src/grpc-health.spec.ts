@@ -37,7 +37,7 @@ describe('GrpcHealth', () => {
       { name: 'database', probe: async () => ({ up: databaseUp }) },
       { name: 'nats', probe: async () => ({ up: true }) },
     ];
-    const health = new GrpcHealth([SERVICE], () => checks, { minIntervalMs: 0 });
+    const health = new GrpcHealth([SERVICE], () => checks);
     const { client, close } = await serve(health, false);
     try {
       expect(await client.health()).toEqual({ status: 'NOT_SERVING' });

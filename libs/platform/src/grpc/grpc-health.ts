@@ -13,21 +13,20 @@ type ServingStatus = 'SERVING' | 'NOT_SERVING';
  * NOT_SERVING before, while a dependency is down and from the moment shutdown starts. It answers for
  * the server as a whole (`""`) and for each of its services by full name. It is added to the gRPC
  * server directly, outside Nest's guards: probes (Kubernetes' gRPC probe) send no core token.
- * A Check re-evaluates the readiness (at most once per `minIntervalMs`); Watch streams see the
- * changes of a periodic evaluation.
+ * A Check evaluates the readiness now (concurrent Checks share one evaluation); Watch streams see
+ * the changes of a periodic one (every `intervalMs`, 5 s).
  */
 export class GrpcHealth {
   private readonly health: HealthImplementation;
   private readonly names: string[];
   private evaluation?: Promise<void>;
-  private evaluatedAt = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(
     services: readonly string[],
     private readonly checks: () => readonly ReadinessCheck[],
-    private readonly options: { intervalMs?: number; minIntervalMs?: number } = {},
+    private readonly options: { intervalMs?: number } = {},
   ) {
     this.names = ['', ...services];
     this.health = new HealthImplementation(Object.fromEntries(this.names.map((n) => [n, 'NOT_SERVING'])));
@@ -56,8 +55,8 @@ export class GrpcHealth {
 
   /** Starts the periodic evaluation (for Watch streams). */
   start(): void {
-    void this.evaluate(true);
-    this.timer = setInterval(() => void this.evaluate(true), this.options.intervalMs ?? 5_000);
+    void this.evaluate();
+    this.timer = setInterval(() => void this.evaluate(), this.options.intervalMs ?? 5_000);
     this.timer.unref();
   }
 
@@ -68,12 +67,9 @@ export class GrpcHealth {
     this.set('NOT_SERVING');
   }
 
-  private evaluate(force = false): Promise<void> {
+  private evaluate(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.evaluation) return this.evaluation;
-    if (!force && Date.now() - this.evaluatedAt < (this.options.minIntervalMs ?? 500)) {
-      return Promise.resolve();
-    }
     this.evaluation = Promise.all(
       this.checks().map((check) =>
         check.probe().then(
@@ -86,7 +82,6 @@ export class GrpcHealth {
         if (!this.stopped) this.set(ups.every(Boolean) ? 'SERVING' : 'NOT_SERVING');
       })
       .finally(() => {
-        this.evaluatedAt = Date.now();
         this.evaluation = undefined;
       });
     return this.evaluation;
