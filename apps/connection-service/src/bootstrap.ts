@@ -8,13 +8,18 @@ import type { ConnectionConfig } from './config/connection-service.config';
 /** Largest body: a 64 KiB CA certificate, a 2 KiB URL, a 512-character token and JSON around them. */
 const BODY_LIMIT = 128 * 1024;
 
+/** The HTTP API's OpenAPI title and description (also tools/openapi-export.js). */
+export const API_INFO = {
+  service: 'connection-service',
+  description:
+    'Connects TestKase projects to GitLab projects: token checks and encryption, webhook registration, credentials and connection health.',
+};
+
 export async function bootstrap(config: ConnectionConfig): Promise<void> {
   const logger = createLogger({ service: 'connection-service', level: config.LOG_LEVEL });
   try {
     await startHttpApp(AppModule.forRoot(config, logger), {
-      service: 'connection-service',
-      description:
-        'Connects TestKase projects to GitLab projects: token checks and encryption, webhook registration, credentials and connection health.',
+      ...API_INFO,
       logger,
       port: config.PORT,
       host: config.HOST,

@@ -5,13 +5,18 @@ import { grpcTlsOf, httpExposureOf } from '@testkase/platform/config';
 import { AppModule } from './app.module';
 import type { RequirementSyncConfig } from './config/requirement-sync.config';
 
+/** The HTTP API's OpenAPI title and description (also tools/openapi-export.js). */
+export const API_INFO = {
+  service: 'requirement-sync',
+  description:
+    'Keeps every GitLab issue of a connected project equal to a TestKase requirement: backfill, real time, reconciliation.',
+};
+
 export async function bootstrap(config: RequirementSyncConfig): Promise<void> {
   const logger = createLogger({ service: 'requirement-sync', level: config.LOG_LEVEL });
   try {
     await startHttpApp(AppModule.forRoot(config, logger), {
-      service: 'requirement-sync',
-      description:
-        'Keeps every GitLab issue of a connected project equal to a TestKase requirement: backfill, real time, reconciliation.',
+      ...API_INFO,
       logger,
       port: config.PORT,
       host: config.HOST,

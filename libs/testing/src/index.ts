@@ -4,3 +4,4 @@ export * from './env-example';
 export * from './core-grpc-client';
 export * from './sim-project';
 export * from './self-signed-cert';
+export * from './openapi-breaking';

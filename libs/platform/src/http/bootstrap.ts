@@ -6,7 +6,7 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 
 import { HttpErrorFilter } from '../errors/http-error.filter';
 import { createValidationPipe } from '../errors/validation.pipe';
@@ -18,6 +18,7 @@ import { enterCorrelation } from '../telemetry/correlation';
 import type { Logger } from '../telemetry/logger';
 import { MetricsRegistry } from '../telemetry/metrics';
 import { PinoNestLogger } from '../telemetry/nest-logger';
+import { buildOpenApiDocument } from './openapi';
 
 export interface HttpAppSettings {
   service: string;
@@ -112,15 +113,7 @@ export async function startHttpApp(
   await settings.configure?.(app);
 
   if (settings.apiDocs ?? true) {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle(settings.service)
-        .setDescription(settings.description)
-        .setVersion(settings.version ?? '1')
-        .addBearerAuth()
-        .build(),
-    );
+    const document = buildOpenApiDocument(app, settings);
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   }
 
