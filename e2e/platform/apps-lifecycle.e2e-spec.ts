@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import {
@@ -18,6 +19,14 @@ const SERVICES: Exclude<AppName, 'gitlab-sim'>[] = [
   'defect-sync',
   'comment-relay',
 ];
+
+/** The services whose OpenAPI document is committed in docs/openapi. */
+const COMMITTED_OPENAPI = new Set<string>([
+  'connection-service',
+  'requirement-sync',
+  'defect-sync',
+  'comment-relay',
+]);
 
 describe('every app starts, reports its health, serves metrics and docs, and stops cleanly', () => {
   let environment: TestEnvironment;
@@ -49,6 +58,11 @@ describe('every app starts, reports its health, serves metrics and docs, and sto
       expect(docs.status).toBe(200);
       const openapi = (await docs.json()) as { openapi?: string; swagger?: string; paths?: object };
       expect(openapi.openapi ?? openapi.swagger).toBeTruthy();
+      if (COMMITTED_OPENAPI.has(app)) {
+        // What the app serves is the committed contract (docs/openapi, `npm run openapi:export`).
+        const committed = readFileSync(path.join(WORKSPACE_ROOT, 'docs', 'openapi', `${app}.json`), 'utf8');
+        expect(openapi).toEqual(JSON.parse(committed));
+      }
 
       const unknown = await fetch(`${running.url}/definitely-not-a-route`);
       expect(unknown.status).toBe(404);

@@ -618,9 +618,17 @@ describe('comment-relay: linked test cases and defect comments', () => {
       url: 'https://testkase.example.com/tc/TC-G',
     });
     expect(linked.error).toBeUndefined();
-    expect((linked.reply as { testCases: Array<{ key: string }> }).testCases.map((t) => t.key)).toEqual([
-      'TC-G',
-    ]);
+    const links = (linked.reply as { links: { testCases: Array<{ key: string; linkedAt: unknown }> } }).links;
+    expect(links.testCases.map((t) => t.key)).toEqual(['TC-G']);
+    expect(links.testCases[0]?.linkedAt).toEqual({ seconds: expect.any(Number), nanos: expect.any(Number) });
+    const listed = await world.grpc.call('ListTestCases', {
+      projectId: project.projectId,
+      requirementId: requirement.id,
+    });
+    expect(listed.reply).toMatchObject({ links: { testCases: [{ key: 'TC-G' }] } });
+    expect(['COMMENT_SYNC_STATUS_SYNCED', 'COMMENT_SYNC_STATUS_PENDING']).toContain(
+      (listed.reply as { links: { comment: { syncStatus: string } } }).links.comment.syncStatus,
+    );
     const invalid = await world.grpc.call('LinkTestCase', {
       projectId: project.projectId,
       requirementId: 'x',

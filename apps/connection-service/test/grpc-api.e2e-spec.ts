@@ -1,6 +1,13 @@
 import 'reflect-metadata';
 
-import { CoreGrpcClient, freePort, TestStack, type GrpcAnswer } from '@testkase/testing';
+import {
+  CoreGrpcClient,
+  freePort,
+  isoOf,
+  reflectionList,
+  TestStack,
+  type GrpcAnswer,
+} from '@testkase/testing';
 
 import { ConnectionTestKit, gitlabUser, SIM_ACCESS, type SeededUser } from './helpers/connection-stack';
 import { HookReceiver } from './helpers/hook-receiver';
@@ -15,6 +22,7 @@ describe('connection-service: the gRPC API', () => {
   let client: CoreGrpcClient;
   let maintainer: SeededUser;
   let reporter: SeededUser;
+  let grpcPort: number;
 
   const call = (method: Method, request: Record<string, unknown>, token = stack.coreToken) =>
     client.call(method, request, token);
@@ -22,7 +30,7 @@ describe('connection-service: the gRPC API', () => {
 
   beforeAll(async () => {
     receiver = await HookReceiver.start();
-    const grpcPort = await freePort();
+    grpcPort = await freePort();
     stack = await TestStack.start({
       apps: ['connection-service'],
       label: 'cs_grpc',
@@ -63,25 +71,39 @@ describe('connection-service: the gRPC API', () => {
       token: maintainer.token,
     });
     expect(connected.error).toBeUndefined();
-    expect(connected.reply).toMatchObject({
+    // Each RPC has its own response message; statuses and modes are enums, times Timestamps.
+    expect(connected.reply).toMatchObject({ connection: expect.any(Object) });
+    const connection = connected.reply?.['connection'] as Record<string, unknown>;
+    expect(connection).toMatchObject({
       projectId: 'g1',
-      status: 'active',
-      mode: 'webhook_managed',
+      status: 'CONNECTION_STATUS_ACTIVE',
+      mode: 'CONNECTION_MODE_WEBHOOK_MANAGED',
       gitlabProject: { path: 'grpc/app' },
       role: { name: 'Maintainer', accessLevel: 40 },
       hook: {
         state: 'executable',
         events: ['issues_events', 'confidential_issues_events', 'note_events', 'confidential_note_events'],
         refusedDeliveries: 0,
-        secretRenewedAt: expect.any(String),
+        secretRenewedAt: { seconds: expect.any(Number) },
       },
     });
+    const overHttp = (await (
+      await fetch(`${stack.url('connection-service')}/v1/projects/g1/connection`, {
+        headers: { authorization: `Bearer ${stack.coreToken}` },
+      })
+    ).json()) as { connectedAt: string; updatedAt: string };
+    expect(isoOf(connection['connectedAt'])).toBe(overHttp.connectedAt);
+    expect(isoOf(connection['updatedAt'])).toBe(overHttp.updatedAt);
     expect(JSON.stringify(connected.reply)).not.toContain(maintainer.token);
     const read = await call('GetConnection', { projectId: 'g1' });
-    expect(read.reply?.['connectionId']).toBe(connected.reply?.['connectionId']);
+    expect((read.reply?.['connection'] as Record<string, unknown>)['connectionId']).toBe(
+      connection['connectionId'],
+    );
     expect((await call('Resync', { projectId: 'g1' })).reply).toEqual({ accepted: true });
     const gone = await call('Disconnect', { projectId: 'g1' });
-    expect(gone.reply).toMatchObject({ status: 'disconnected', hook: { removal: { outcome: 'removed' } } });
+    expect(gone.reply).toMatchObject({
+      connection: { status: 'CONNECTION_STATUS_DISCONNECTED', hook: { removal: { outcome: 'removed' } } },
+    });
   });
 
   it('answers a manual connection with the webhook setup, and rotates its token', async () => {
@@ -93,14 +115,25 @@ describe('connection-service: the gRPC API', () => {
       token: reporter.token,
     });
     expect(connected.reply).toMatchObject({
-      mode: 'webhook_manual',
-      webhookSetup: { enableSslVerification: true },
+      connection: { mode: 'CONNECTION_MODE_WEBHOOK_MANUAL', webhookSetup: { enableSslVerification: true } },
     });
-    expect(String((connected.reply?.['webhookSetup'] as { secret: string }).secret)).toMatch(
-      /^[A-Za-z0-9_-]{43}$/,
-    );
+    const connection = connected.reply?.['connection'] as { webhookSetup: { secret: string } };
+    expect(String(connection.webhookSetup.secret)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const rotated = await call('RotateToken', { projectId: 'g2', token: maintainer.token });
-    expect(rotated.reply).toMatchObject({ token: { username: 'grpc-bot' } });
+    expect(rotated.reply).toMatchObject({ connection: { token: { username: 'grpc-bot' } } });
+  });
+
+  it('serves grpc.health.v1 without the core token: SERVING once ready, for the server and the service', async () => {
+    expect(await client.health()).toEqual({ status: 'SERVING' });
+    expect(await client.health('testkase.gitlab.connection.v1.ConnectionService')).toEqual({
+      status: 'SERVING',
+    });
+    expect((await client.health('testkase.gitlab.other.v1.Nothing')).error?.code).toBe(5); // NOT_FOUND
+  });
+
+  it('serves no reflection unless GRPC_REFLECTION=true', async () => {
+    const { error } = await reflectionList(`127.0.0.1:${grpcPort}`);
+    expect(error?.code).toBe(12); // UNIMPLEMENTED
   });
 
   it('maps errors to gRPC status codes with the stable code in the error-code trailer', async () => {

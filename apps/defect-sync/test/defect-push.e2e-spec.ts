@@ -365,30 +365,36 @@ describe('defect-sync: push', () => {
       projectId: project.projectId,
       defectId: 'DEF-GRPC',
       title: 'Pushed over gRPC',
-      priority: 'Critical',
-      status: 'Open',
+      priority: 'DEFECT_PRIORITY_CRITICAL',
+      status: 'DEFECT_STATUS_OPEN',
       url: 'https://testkase.example.com/demo/defects/DEF-GRPC',
       context: { testCaseKey: 'TC-7' },
     });
     expect(pushed.error).toBeUndefined();
     expect(pushed.reply).toMatchObject({
       outcome: 'created',
-      defect: { defectId: 'DEF-GRPC', syncStatus: 'synced' },
+      defect: { defectId: 'DEF-GRPC', syncStatus: 'DEFECT_SYNC_STATUS_SYNCED', status: 'DEFECT_STATUS_OPEN' },
     });
     const got = await world.grpc.call('GetDefect', { projectId: project.projectId, defectId: 'DEF-GRPC' });
-    expect(got.reply).toMatchObject({ issue: { iid: expect.any(Number) }, priority: 'Critical' });
+    expect(got.reply).toMatchObject({
+      defect: {
+        issue: { iid: expect.any(Number) },
+        priority: 'DEFECT_PRIORITY_CRITICAL',
+        updatedAt: { seconds: expect.any(Number) },
+      },
+    });
     const updated = await world.grpc.call('UpdateDefect', {
       projectId: project.projectId,
       defectId: 'DEF-GRPC',
-      priority: 'Blocker',
+      priority: 'DEFECT_PRIORITY_BLOCKER',
     });
-    expect(updated.reply).toMatchObject({ priority: 'Blocker' });
+    expect(updated.reply).toMatchObject({ defect: { priority: 'DEFECT_PRIORITY_BLOCKER' } });
     const invalid = await world.grpc.call('PushDefect', {
       projectId: project.projectId,
       defectId: 'DEF-X',
       title: '',
-      priority: 'Nope',
-      status: 'Open',
+      priority: 'DEFECT_PRIORITY_UNSPECIFIED', // not given: the priority is required
+      status: 'DEFECT_STATUS_OPEN',
       url: 'x',
     });
     expect(invalid.code).toBe('VALIDATION_FAILED');

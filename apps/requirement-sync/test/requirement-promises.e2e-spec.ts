@@ -283,7 +283,9 @@ describe('requirement-sync keeps its promises', () => {
       requirement: { confidential: true },
     });
     const overGrpc = await grpc.call('ListRequirements', { projectId: PRIO, confidential: false });
-    expect(((overGrpc.reply?.['items'] ?? []) as RequirementV1[]).map((r) => r.external.iid)).toEqual([1, 4]);
+    expect(((overGrpc.reply?.['requirements'] ?? []) as RequirementV1[]).map((r) => r.external.iid)).toEqual([
+      1, 4,
+    ]);
   });
 
   it('refuses bad input: other fields of a synced requirement, bad values, another project', async () => {
@@ -328,21 +330,26 @@ describe('requirement-sync keeps its promises', () => {
     expect(await grpc.call('UpdateRequirement', { ...ref, title: 'No' })).toMatchObject({
       code: 'SYNCED_READ_ONLY',
     });
-    expect(await grpc.call('UpdateRequirement', { ...ref, priority: 'P9' })).toMatchObject({
+    // An enum number the proto does not define reaches validation as such.
+    expect(await grpc.call('UpdateRequirement', { ...ref, priority: 9 })).toMatchObject({
       code: 'VALIDATION_FAILED',
     });
     expect(
       await grpc.call('UpdateRequirement', {
         projectId: 'tk-reattach',
         requirementId: target.id,
-        priority: 'P1',
+        priority: 'REQUIREMENT_PRIORITY_P1',
       }),
     ).toMatchObject({ code: 'NOT_FOUND' });
-    expect((await grpc.call('UpdateRequirement', { ...ref, priority: 'P1' })).reply).toMatchObject({
-      priority: 'P1',
-      prioritySource: 'testkase',
-      syncState: 'synced',
-      version: target.version + 1,
+    expect(
+      (await grpc.call('UpdateRequirement', { ...ref, priority: 'REQUIREMENT_PRIORITY_P1' })).reply,
+    ).toMatchObject({
+      requirement: {
+        priority: 'REQUIREMENT_PRIORITY_P1',
+        prioritySource: 'testkase',
+        syncState: 'synced',
+        version: target.version + 1,
+      },
     });
     // `priority: null` gives the priority back to the issue's labels.
     expect(await patch(PRIO, target.id, { priority: null })).toMatchObject({

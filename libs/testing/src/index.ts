@@ -5,3 +5,4 @@ export * from './core-grpc-client';
 export * from './sim-project';
 export * from './self-signed-cert';
 export * from './otlp-collector';
+export * from './openapi-breaking';

@@ -7,12 +7,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
-import { CoreApiGuard } from '@testkase/platform';
+import { API_PARAMS, CoreApiGuard } from '@testkase/platform';
 
 import { CommentsService, type CommentOutcome, type CommentView } from '../comments/comments.service';
 import { EditCommentBody, PostCommentBody } from './dto/bodies.dto';
@@ -29,6 +30,8 @@ const STATUS: Readonly<Record<CommentOutcome, number>> = {
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing or wrong core API token' })
 @UseGuards(CoreApiGuard)
+@ApiParam(API_PARAMS.projectId)
+@ApiParam(API_PARAMS.defectId)
 @Controller('v1/projects/:projectId/defects/:defectId/comments')
 export class CommentsController {
   constructor(private readonly comments: CommentsService) {}
@@ -55,6 +58,7 @@ export class CommentsController {
   }
 
   @Get(':commentId')
+  @ApiParam(API_PARAMS.commentId)
   @ApiOperation({ summary: "A TestKase comment's GitLab note and its sync state" })
   @ApiOkResponse({ description: 'The comment state' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })
@@ -63,6 +67,7 @@ export class CommentsController {
   }
 
   @Put(':commentId')
+  @ApiParam(API_PARAMS.commentId)
   @ApiOperation({ summary: 'Edit the note of a TestKase comment' })
   @ApiOkResponse({ description: 'Edited (or queued: see syncStatus)' })
   @ApiAcceptedResponse({ description: 'pending' })
@@ -78,6 +83,7 @@ export class CommentsController {
   }
 
   @Delete(':commentId')
+  @ApiParam(API_PARAMS.commentId)
   @ApiOperation({ summary: 'Delete the note of a TestKase comment' })
   @ApiOkResponse({ description: 'Deleted (or queued: see syncStatus)' })
   @ApiAcceptedResponse({ description: 'pending' })

@@ -1,8 +1,9 @@
-import { Controller, UseGuards } from '@nestjs/common';
+import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod, Payload } from '@nestjs/microservices';
 import { ApiExcludeController } from '@nestjs/swagger';
 
-import { GrpcCoreApiGuard } from '@testkase/platform';
+import { GRPC_SERVICES } from '@testkase/contracts';
+import { GrpcCoreApiGuard, GrpcMappingInterceptor } from '@testkase/platform';
 
 import { CommentsService, type CommentOutcome, type CommentView } from '../comments/comments.service';
 import { LinksService, type TestCaseLinksView } from '../links/links.service';
@@ -17,10 +18,12 @@ import {
 
 /**
  * `testkase.gitlab.comments.v1.CommentService` (libs/contracts/proto/comments.proto): the HTTP API's
- * operations over gRPC, with the same validation, use cases and error codes.
+ * operations over gRPC, with the same validation, use cases and error codes. Each RPC answers its
+ * own response message; GrpcMappingInterceptor maps enums and times.
  */
 @ApiExcludeController()
 @UseGuards(GrpcCoreApiGuard)
+@UseInterceptors(new GrpcMappingInterceptor(GRPC_SERVICES.comments))
 @Controller()
 export class CommentsGrpcController {
   constructor(
@@ -29,23 +32,24 @@ export class CommentsGrpcController {
   ) {}
 
   @GrpcMethod('CommentService', 'LinkTestCase')
-  link(@Payload() request: GrpcLinkTestCaseRequest): Promise<TestCaseLinksView> {
-    return this.links.put(request.projectId, request.requirementId, request.testCaseId, {
+  async link(@Payload() request: GrpcLinkTestCaseRequest): Promise<{ links: TestCaseLinksView }> {
+    const links = await this.links.put(request.projectId, request.requirementId, request.testCaseId, {
       key: request.key,
       title: request.title,
       url: request.url,
       status: request.status ?? null,
     });
+    return { links };
   }
 
   @GrpcMethod('CommentService', 'UnlinkTestCase')
-  unlink(@Payload() request: GrpcTestCaseRef): Promise<TestCaseLinksView> {
-    return this.links.remove(request.projectId, request.requirementId, request.testCaseId);
+  async unlink(@Payload() request: GrpcTestCaseRef): Promise<{ links: TestCaseLinksView }> {
+    return { links: await this.links.remove(request.projectId, request.requirementId, request.testCaseId) };
   }
 
   @GrpcMethod('CommentService', 'ListTestCases')
-  list(@Payload() request: GrpcRequirementRef): Promise<TestCaseLinksView> {
-    return this.links.list(request.projectId, request.requirementId);
+  async list(@Payload() request: GrpcRequirementRef): Promise<{ links: TestCaseLinksView }> {
+    return { links: await this.links.list(request.projectId, request.requirementId) };
   }
 
   @GrpcMethod('CommentService', 'PostComment')
@@ -68,7 +72,7 @@ export class CommentsGrpcController {
   }
 
   @GrpcMethod('CommentService', 'GetComment')
-  get(@Payload() request: GrpcCommentRef): Promise<CommentView> {
-    return this.comments.get(request.projectId, request.defectId, request.commentId);
+  async get(@Payload() request: GrpcCommentRef): Promise<{ comment: CommentView }> {
+    return { comment: await this.comments.get(request.projectId, request.defectId, request.commentId) };
   }
 }

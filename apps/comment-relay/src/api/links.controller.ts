@@ -6,12 +6,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
-import { CoreApiGuard } from '@testkase/platform';
+import { API_PARAMS, CoreApiGuard } from '@testkase/platform';
 
 import { LinksService, type TestCaseLinksView } from '../links/links.service';
 import { LinkTestCaseBody } from './dto/bodies.dto';
@@ -24,6 +25,8 @@ const statusOf = (view: TestCaseLinksView): number => (view.comment.waiting ? 20
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing or wrong core API token' })
 @UseGuards(CoreApiGuard)
+@ApiParam(API_PARAMS.projectId)
+@ApiParam(API_PARAMS.requirementId)
 @Controller('v1/projects/:projectId/requirements/:requirementId/test-cases')
 export class LinksController {
   constructor(private readonly links: LinksService) {}
@@ -37,6 +40,7 @@ export class LinksController {
   }
 
   @Put(':testCaseId')
+  @ApiParam(API_PARAMS.testCaseId)
   @ApiOperation({
     summary: 'Link a test case (or change how it is shown); the GitLab comment follows, debounced',
   })
@@ -62,6 +66,7 @@ export class LinksController {
   }
 
   @Delete(':testCaseId')
+  @ApiParam(API_PARAMS.testCaseId)
   @ApiOperation({ summary: 'Unlink a test case; the comment is deleted when the last link goes' })
   @ApiOkResponse({ description: 'The links left and the comment state' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND (not linked), NOT_CONNECTED (detached)' })

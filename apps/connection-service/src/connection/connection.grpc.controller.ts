@@ -1,8 +1,9 @@
-import { Controller, UseGuards } from '@nestjs/common';
+import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod, Payload } from '@nestjs/microservices';
 import { ApiExcludeController } from '@nestjs/swagger';
 
-import { GrpcCoreApiGuard } from '@testkase/platform';
+import { GRPC_SERVICES } from '@testkase/contracts';
+import { GrpcCoreApiGuard, GrpcMappingInterceptor } from '@testkase/platform';
 
 import { ConnectionService } from './connection.service';
 import type { ConnectionView, ConnectResponseView } from './dto/connection.response.dto';
@@ -10,33 +11,35 @@ import { GrpcConnectRequestDto, GrpcProjectRefDto, GrpcRotateTokenRequestDto } f
 
 /**
  * `testkase.gitlab.connection.v1.ConnectionService` (libs/contracts/proto/connection.proto): the
- * HTTP API's operations over gRPC, with the same validation, use cases and error codes.
+ * HTTP API's operations over gRPC, with the same validation, use cases and error codes. Each RPC
+ * answers its own response message around the HTTP body; GrpcMappingInterceptor maps enums and times.
  */
 @ApiExcludeController()
 @UseGuards(GrpcCoreApiGuard)
+@UseInterceptors(new GrpcMappingInterceptor(GRPC_SERVICES.connection))
 @Controller()
 export class ConnectionGrpcController {
   constructor(private readonly connections: ConnectionService) {}
 
   @GrpcMethod('ConnectionService', 'Connect')
-  connect(@Payload() request: GrpcConnectRequestDto): Promise<ConnectResponseView> {
+  async connect(@Payload() request: GrpcConnectRequestDto): Promise<{ connection: ConnectResponseView }> {
     const { projectId, ...body } = request;
-    return this.connections.connect(projectId, body);
+    return { connection: await this.connections.connect(projectId, body) };
   }
 
   @GrpcMethod('ConnectionService', 'GetConnection')
-  get(@Payload() request: GrpcProjectRefDto): Promise<ConnectionView> {
-    return this.connections.get(request.projectId);
+  async get(@Payload() request: GrpcProjectRefDto): Promise<{ connection: ConnectionView }> {
+    return { connection: await this.connections.get(request.projectId) };
   }
 
   @GrpcMethod('ConnectionService', 'Disconnect')
-  disconnect(@Payload() request: GrpcProjectRefDto): Promise<ConnectionView> {
-    return this.connections.disconnect(request.projectId);
+  async disconnect(@Payload() request: GrpcProjectRefDto): Promise<{ connection: ConnectionView }> {
+    return { connection: await this.connections.disconnect(request.projectId) };
   }
 
   @GrpcMethod('ConnectionService', 'RotateToken')
-  rotateToken(@Payload() request: GrpcRotateTokenRequestDto): Promise<ConnectionView> {
-    return this.connections.rotateToken(request.projectId, request.token);
+  async rotateToken(@Payload() request: GrpcRotateTokenRequestDto): Promise<{ connection: ConnectionView }> {
+    return { connection: await this.connections.rotateToken(request.projectId, request.token) };
   }
 
   @GrpcMethod('ConnectionService', 'Resync')

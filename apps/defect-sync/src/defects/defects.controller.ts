@@ -7,6 +7,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
@@ -14,7 +15,7 @@ import {
 import type { FastifyReply } from 'fastify';
 
 import type { DefectV1 } from '@testkase/contracts';
-import { CoreApiGuard } from '@testkase/platform';
+import { API_PARAMS, CoreApiGuard } from '@testkase/platform';
 
 import { DefectsService, type PushOutcome } from './defects.service';
 import { DefectParams } from './dto/defect-params.dto';
@@ -28,6 +29,8 @@ const STATUS: Readonly<Record<PushOutcome, number>> = { created: 201, existing: 
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing or wrong core API token' })
 @UseGuards(CoreApiGuard)
+@ApiParam(API_PARAMS.projectId)
+@ApiParam(API_PARAMS.defectId)
 @Controller('v1/projects/:projectId/defects/:defectId')
 export class DefectsController {
   constructor(private readonly defects: DefectsService) {}

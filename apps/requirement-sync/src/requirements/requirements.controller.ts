@@ -6,12 +6,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
 import type { RequirementV1 } from '@testkase/contracts';
-import { CoreApiGuard } from '@testkase/platform';
+import { API_PARAMS, CoreApiGuard } from '@testkase/platform';
 
 import { PatchRequirementBody } from './dto/patch-requirement.dto';
 import { ListRequirementsQuery, ProjectParams, RequirementParams } from './dto/requirement-query.dto';
@@ -21,6 +22,7 @@ import { RequirementsService } from './requirements.service';
 @ApiTags('requirements')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing or wrong core API token' })
+@ApiParam(API_PARAMS.projectId)
 @UseGuards(CoreApiGuard)
 @Controller('v1/projects/:projectId/requirements')
 export class RequirementsController {
@@ -39,6 +41,7 @@ export class RequirementsController {
 
   @Get(':requirementId')
   @ApiOperation({ summary: 'One requirement' })
+  @ApiParam(API_PARAMS.requirementId)
   @ApiOkResponse({ type: RequirementDto })
   @ApiNotFoundResponse({ description: 'NOT_FOUND: no such requirement in this project' })
   get(@Param() params: RequirementParams): Promise<RequirementV1> {
@@ -50,6 +53,7 @@ export class RequirementsController {
     summary:
       'Edit a detached requirement (the project was disconnected from GitLab), or set a TestKase priority on a synced one',
   })
+  @ApiParam(API_PARAMS.requirementId)
   @ApiOkResponse({ type: RequirementDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })

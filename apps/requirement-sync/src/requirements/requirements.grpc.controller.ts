@@ -1,9 +1,9 @@
-import { Controller, UseGuards } from '@nestjs/common';
+import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod, Payload } from '@nestjs/microservices';
 import { ApiExcludeController } from '@nestjs/swagger';
 
-import type { RequirementV1 } from '@testkase/contracts';
-import { GrpcCoreApiGuard } from '@testkase/platform';
+import { GRPC_SERVICES, type RequirementV1 } from '@testkase/contracts';
+import { GrpcCoreApiGuard, GrpcMappingInterceptor } from '@testkase/platform';
 
 import {
   GrpcListRequirementsRequest,
@@ -14,30 +14,33 @@ import { RequirementsService } from './requirements.service';
 
 /**
  * `testkase.gitlab.requirements.v1.RequirementService` (libs/contracts/proto/requirements.proto):
- * the HTTP API's operations over gRPC, with the same validation, use cases and error codes.
+ * the HTTP API's operations over gRPC, with the same validation, use cases and error codes. Each RPC
+ * answers its own response message; GrpcMappingInterceptor maps enums and times.
  */
 @ApiExcludeController()
 @UseGuards(GrpcCoreApiGuard)
+@UseInterceptors(new GrpcMappingInterceptor(GRPC_SERVICES.requirements))
 @Controller()
 export class RequirementsGrpcController {
   constructor(private readonly requirements: RequirementsService) {}
 
   @GrpcMethod('RequirementService', 'ListRequirements')
-  list(
+  async list(
     @Payload() request: GrpcListRequirementsRequest,
-  ): Promise<{ items: RequirementV1[]; nextCursor: string | null }> {
+  ): Promise<{ requirements: RequirementV1[]; nextCursor: string | null }> {
     const { projectId, ...query } = request;
-    return this.requirements.list(projectId, query);
+    const page = await this.requirements.list(projectId, query);
+    return { requirements: page.items, nextCursor: page.nextCursor };
   }
 
   @GrpcMethod('RequirementService', 'GetRequirement')
-  get(@Payload() request: GrpcRequirementRef): Promise<RequirementV1> {
-    return this.requirements.get(request.projectId, request.requirementId);
+  async get(@Payload() request: GrpcRequirementRef): Promise<{ requirement: RequirementV1 }> {
+    return { requirement: await this.requirements.get(request.projectId, request.requirementId) };
   }
 
   @GrpcMethod('RequirementService', 'UpdateRequirement')
-  update(@Payload() request: GrpcUpdateRequirementRequest): Promise<RequirementV1> {
+  async update(@Payload() request: GrpcUpdateRequirementRequest): Promise<{ requirement: RequirementV1 }> {
     const { projectId, requirementId, ...body } = request;
-    return this.requirements.patch(projectId, requirementId, body);
+    return { requirement: await this.requirements.patch(projectId, requirementId, body) };
   }
 }

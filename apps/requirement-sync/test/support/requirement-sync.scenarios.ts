@@ -702,9 +702,13 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
   });
 
   it('serves the same operations over gRPC, with the same rules', async () => {
-    const page = await grpc.call('ListRequirements', { projectId: 'tk-cycle', status: 'Active', limit: 5 });
+    const page = await grpc.call('ListRequirements', {
+      projectId: 'tk-cycle',
+      status: 'REQUIREMENT_STATUS_ACTIVE',
+      limit: 5,
+    });
     expect(page.error).toBeUndefined();
-    const items = (page.reply?.['items'] ?? []) as RequirementV1[];
+    const items = (page.reply?.['requirements'] ?? []) as RequirementV1[];
     expect(items.length).toBeGreaterThan(0);
     const overHttp = (await allRequirements(stack, 'tk-cycle', { status: 'Active' })).slice(0, 5);
     expect(items.map((r) => r.id)).toEqual(overHttp.map((r) => r.id));
@@ -715,11 +719,15 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
     expect(
       (await grpc.call('GetRequirement', { projectId: 'tk-cycle', requirementId: synced.id })).reply,
     ).toMatchObject({
-      id: synced.id,
-      title: synced.title,
-      version: synced.version,
-      syncState: 'synced',
-      external: { iid: synced.external.iid, gitlabProjectId: synced.external.gitlabProjectId },
+      requirement: {
+        id: synced.id,
+        title: synced.title,
+        version: synced.version,
+        syncState: 'synced',
+        status: 'REQUIREMENT_STATUS_ACTIVE',
+        external: { iid: synced.external.iid, gitlabProjectId: synced.external.gitlabProjectId },
+        updatedAt: { seconds: Math.floor(Date.parse(synced.updatedAt) / 1000) },
+      },
     });
     expect(await grpc.call('GetRequirement', { projectId: MAIN, requirementId: synced.id })).toMatchObject({
       code: 'NOT_FOUND',
@@ -736,12 +744,14 @@ export function requirementSyncScenarios(options: ScenarioOptions): void {
     const updated = await grpc.call('UpdateRequirement', {
       projectId: 'tk-cycle',
       requirementId: detached.id,
-      status: 'Deprecated',
+      status: 'REQUIREMENT_STATUS_DEPRECATED',
     });
     expect(updated.reply).toMatchObject({
-      id: detached.id,
-      status: 'Deprecated',
-      version: detached.version + 1,
+      requirement: {
+        id: detached.id,
+        status: 'REQUIREMENT_STATUS_DEPRECATED',
+        version: detached.version + 1,
+      },
     });
     expect(await grpc.call('ListRequirements', { projectId: MAIN, limit: 500 })).toMatchObject({
       code: 'VALIDATION_FAILED',

@@ -2,29 +2,34 @@ import path from 'node:path';
 
 /**
  * Where the .proto files are: libs/contracts/proto in the source tree, and the same place relative
- * to the compiled output (the build copies them to dist/libs/contracts/proto).
+ * to the compiled output (the build copies them to dist/libs/contracts/proto). Each file sits in the
+ * directory of its package (buf's PACKAGE_DIRECTORY_MATCH; buf.yaml at the repository root).
  */
-const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
+export const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
+
+const protoOf = (name: string, file: string) => path.join(PROTO_DIR, 'testkase', 'gitlab', name, 'v1', file);
 
 export const GRPC_SERVICES = {
   connection: {
     package: 'testkase.gitlab.connection.v1',
     service: 'ConnectionService',
-    protoPath: path.join(PROTO_DIR, 'connection.proto'),
+    protoPath: protoOf('connection', 'connection.proto'),
   },
   comments: {
     package: 'testkase.gitlab.comments.v1',
     service: 'CommentService',
-    protoPath: path.join(PROTO_DIR, 'comments.proto'),
+    protoPath: protoOf('comments', 'comments.proto'),
   },
   defects: {
     package: 'testkase.gitlab.defects.v1',
     service: 'DefectService',
-    protoPath: path.join(PROTO_DIR, 'defects.proto'),
+    protoPath: protoOf('defects', 'defects.proto'),
   },
   requirements: {
     package: 'testkase.gitlab.requirements.v1',
     service: 'RequirementService',
-    protoPath: path.join(PROTO_DIR, 'requirements.proto'),
+    protoPath: protoOf('requirements', 'requirements.proto'),
   },
 } as const;
+
+export type GrpcServiceName = keyof typeof GRPC_SERVICES;

@@ -208,6 +208,11 @@ export class CoreServiceConfig extends ServiceConfig {
   @ValidateIf((config: CoreServiceConfig) => Boolean(config.GRPC_TLS_CERT_FILE || config.GRPC_TLS_KEY_FILE))
   GRPC_TLS_KEY_FILE?: string = undefined;
 
+  /** Serve gRPC server reflection (grpc.reflection.v1 / v1alpha) for tools such as grpcurl. Off by default. */
+  @IsBoolean()
+  @ToBoolean()
+  GRPC_REFLECTION: boolean = false;
+
   /** Self-hosted GitLab hosts that may resolve to private addresses (exact or `*.example.com`). */
   @IsString({ each: true })
   @ToList()

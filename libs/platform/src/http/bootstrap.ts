@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { HttpErrorFilter } from '../errors/http-error.filter';
 import { createValidationPipe } from '../errors/validation.pipe';
+import { GrpcHealth } from '../grpc/grpc-health';
+import { PROTO_LOADER_OPTIONS } from '../grpc/proto-mapper';
 import { tolerateUndecodableRequests } from '../grpc/undecodable-request';
+import { READINESS_CHECKS, type ReadinessCheck } from '../health/readiness';
 import { ShutdownState } from '../platform.module';
 import { enterCorrelation } from '../telemetry/correlation';
 import type { Logger } from '../telemetry/logger';
 import { MetricsRegistry } from '../telemetry/metrics';
 import { PinoNestLogger } from '../telemetry/nest-logger';
+import { buildOpenApiDocument } from './openapi';
 
 export interface HttpAppSettings {
   service: string;
@@ -44,6 +49,10 @@ export interface HttpAppSettings {
     port: number;
     package: string | string[];
     protoPath: string | string[];
+    /** The services served, by name within `package` (`ConnectionService`): grpc.health.v1 answers for each. */
+    service?: string | string[];
+    /** Also serve gRPC server reflection (GRPC_REFLECTION). Default false. */
+    reflection?: boolean;
     /** Serve TLS with these PEM files (GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE); plaintext without. */
     tls?: { certFile: string; keyFile: string };
   };
@@ -137,20 +146,18 @@ export async function startHttpApp(
   await settings.configure?.(app);
 
   if (settings.apiDocs ?? true) {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle(settings.service)
-        .setDescription(settings.description)
-        .setVersion(settings.version ?? '1')
-        .addBearerAuth()
-        .build(),
-    );
+    const document = buildOpenApiDocument(app, settings);
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   }
 
+  let health: GrpcHealth | undefined;
   if (settings.grpc) {
     const tls = settings.grpc.tls;
+    const packages = ([] as string[]).concat(settings.grpc.package);
+    const services = ([] as string[]).concat(settings.grpc.service ?? []).map((s) => `${packages[0]}.${s}`);
+    const grpcHealth = new GrpcHealth(services, () => app.get<ReadinessCheck[]>(READINESS_CHECKS));
+    health = grpcHealth;
+    const reflection = settings.grpc.reflection ?? false;
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.GRPC,
@@ -160,11 +167,15 @@ export async function startHttpApp(
           protoPath: settings.grpc.protoPath,
           // No `oneofs`: proto3 `optional` fields would get synthetic `_<field>` keys that the
           // validation pipe (unknown fields refused) would reject.
-          loader: { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: false },
+          // The messages are mapped to the API's values by GrpcMappingInterceptor (ProtoMapper).
+          loader: { ...PROTO_LOADER_OPTIONS },
+          onLoadPackageDefinition: (definition: PackageDefinition, server: Server) => {
+            // Undecodable request bytes: INVALID_ARGUMENT from our guard, not grpc-js's INTERNAL.
+            tolerateUndecodableRequests(definition as unknown as Record<string, unknown>);
+            // grpc.health.v1 (and reflection) outside Nest's handlers: no core token needed.
+            grpcHealth.addToServer(server, reflection ? definition : undefined);
+          },
           gracefulShutdown: true,
-          // Undecodable request bytes: INVALID_ARGUMENT from our guard, not grpc-js's INTERNAL.
-          onLoadPackageDefinition: (definition: Record<string, unknown>) =>
-            tolerateUndecodableRequests(definition),
           ...(tls
             ? {
                 credentials: ServerCredentials.createSsl(
@@ -181,12 +192,13 @@ export async function startHttpApp(
     );
     await app.startAllMicroservices();
     settings.logger.info(
-      { port: settings.grpc.port, package: settings.grpc.package, tls: Boolean(tls) },
+      { port: settings.grpc.port, package: settings.grpc.package, tls: Boolean(tls), reflection },
       'gRPC listening',
     );
+    grpcHealth.start();
   }
 
-  installShutdown(app, settings);
+  installShutdown(app, settings, health);
   await app.listen(settings.port, settings.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -197,13 +209,14 @@ export async function startHttpApp(
   return app;
 }
 
-function installShutdown(app: NestFastifyApplication, settings: HttpAppSettings): void {
+function installShutdown(app: NestFastifyApplication, settings: HttpAppSettings, health?: GrpcHealth): void {
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
     settings.logger.info({ signal }, 'shutting down');
     app.get(ShutdownState).shuttingDown = true;
+    health?.stop();
     const timeout = setTimeout(() => {
       settings.logger.error('graceful shutdown took too long; exiting');
       process.exit(1);

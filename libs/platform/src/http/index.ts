@@ -1,2 +1,3 @@
 export * from './bootstrap';
 export * from './core-api.guard';
+export * from './openapi';
