@@ -69,7 +69,10 @@ export class ProtoCatalog {
   }
 
   static load(): ProtoCatalog {
-    const files = readdirSync(PROTO_DIR).filter((file) => file.endsWith('.proto'));
+    const files = readdirSync(PROTO_DIR, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.proto'),
+    );
+    if (files.length === 0) throw new Error(`no .proto file under ${PROTO_DIR}`);
     return new ProtoCatalog(
       loadSync(files, {
         keepCase: true,

@@ -12,8 +12,8 @@ import {
 import { TransientError } from '@testkase/util';
 
 import type { Logger } from '../telemetry/logger';
-import { DEFAULT_JETSTREAM_SETTINGS, type JetStreamSettings } from './jetstream-setup';
 import type { MetricsRegistry } from '../telemetry/metrics';
+import { DEFAULT_JETSTREAM_SETTINGS, type JetStreamSettings } from './jetstream-setup';
 import { NatsNaming } from './nats-naming';
 
 export interface NatsSettings {
