@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 
-import { AdminApiGuard, ConnectionIdParamPipe } from '@testkase/platform';
+import { AdminApiGuard, API_PARAMS, ConnectionIdParamPipe } from '@testkase/platform';
 
 import { ConnectionAdminService } from './connection-admin.service';
 
@@ -14,12 +14,14 @@ export class ConnectionAdminController {
   constructor(private readonly admin: ConnectionAdminService) {}
 
   @Get('connections/:connectionId')
+  @ApiParam(API_PARAMS.connectionId)
   @ApiOperation({ summary: 'A connection: status and pause state' })
   get(@Param('connectionId', ConnectionIdParamPipe) connectionId: string) {
     return this.admin.get(connectionId);
   }
 
   @Post('connections/:connectionId/resync')
+  @ApiParam(API_PARAMS.connectionId)
   @HttpCode(202)
   @ApiOperation({ summary: 'Force a full reconciliation (integration.connection.resync_requested)' })
   resync(@Param('connectionId', ConnectionIdParamPipe) connectionId: string) {
@@ -27,6 +29,7 @@ export class ConnectionAdminController {
   }
 
   @Post('connections/:connectionId/pause')
+  @ApiParam(API_PARAMS.connectionId)
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause the sync of a connection (webhook events are held, not dropped)' })
   pause(@Param('connectionId', ConnectionIdParamPipe) connectionId: string) {
@@ -34,6 +37,7 @@ export class ConnectionAdminController {
   }
 
   @Post('connections/:connectionId/resume')
+  @ApiParam(API_PARAMS.connectionId)
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume the sync of a paused connection (everything held catches up)' })
   resume(@Param('connectionId', ConnectionIdParamPipe) connectionId: string) {

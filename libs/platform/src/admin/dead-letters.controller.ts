@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 
 import { ValidationError } from '@testkase/util';
 
+import { API_PARAMS } from '../http/openapi';
 import { AdminApiGuard } from './admin-api.guard';
 import { SequenceParamPipe } from './admin-params';
 import { DeadLetterQueryDto, DeadLetterReplayDto } from './admin.dto';
@@ -24,6 +25,7 @@ export class DeadLettersAdminController {
   }
 
   @Get(':sequence')
+  @ApiParam(API_PARAMS.sequence)
   @ApiOperation({ summary: 'One dead letter with its headers and body' })
   get(@Param('sequence', SequenceParamPipe) sequence: number) {
     return this.deadLetters.get(sequence);
@@ -42,6 +44,7 @@ export class DeadLettersAdminController {
   }
 
   @Post(':sequence/replay')
+  @ApiParam(API_PARAMS.sequence)
   @HttpCode(200)
   @ApiOperation({ summary: 'Republish one dead letter to its original subject and remove it' })
   replay(@Param('sequence', SequenceParamPipe) sequence: number) {

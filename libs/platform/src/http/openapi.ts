@@ -120,4 +120,14 @@ export const API_PARAMS = {
   defectId: { name: 'defectId', description: `TestKase defect id: ${ID_RULE}`, example: 'DEF-42' },
   commentId: { name: 'commentId', description: `TestKase comment id: ${ID_RULE}`, example: 'C-1' },
   testCaseId: { name: 'testCaseId', description: `TestKase test case id: ${ID_RULE}`, example: 'TC-7' },
+  connectionId: {
+    name: 'connectionId',
+    description: 'Connection id (a UUID, `connectionId` of the connection)',
+    format: 'uuid',
+  },
+  sequence: {
+    name: 'sequence',
+    description: 'Stream sequence of the dead letter in DEAD_LETTERS (`sequence` in the listing)',
+    example: 42,
+  },
 } as const;
