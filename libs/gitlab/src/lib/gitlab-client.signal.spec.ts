@@ -32,7 +32,13 @@ describe('GitLab client: a caller signal stops the call', () => {
   });
 
   it('makes no further attempt once the signal fired during a retry wait', async () => {
-    fake.on('GET', '/api/v4/projects/1/issues/7', { status: 503, text: 'down' }, { json: ISSUE });
+    // Retry-After fixes the wait at 5 s (the jittered backoff alone may be a few milliseconds).
+    fake.on(
+      'GET',
+      '/api/v4/projects/1/issues/7',
+      { status: 503, text: 'down', headers: { 'retry-after': '5' } },
+      { json: ISSUE },
+    );
     const client = clientFor(fake, {
       retry: { maxAttempts: 3, maxTotalWaitMs: 20_000, baseDelayMs: 5_000, maxDelayMs: 5_000 },
     });
