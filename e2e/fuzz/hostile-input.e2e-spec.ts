@@ -351,10 +351,11 @@ describe('fuzzing and hostile input (issue 14)', () => {
           };
           req.flushHeaders();
           pump();
+          // Generous: on a loaded machine the gateway may read 25 MiB slowly; a hang is still caught.
           setTimeout(() => {
             req.destroy();
-            reject(new Error(`no answer within 10 s after ${sent} bytes`));
-          }, 10_000).unref();
+            reject(new Error(`no answer within 30 s after ${sent} bytes`));
+          }, 30_000).unref();
         });
       const base = { 'content-type': 'application/json', 'x-gitlab-event': 'Issue Hook' };
       const huge = String(100 * 1024 * 1024);
