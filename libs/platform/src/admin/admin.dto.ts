@@ -17,8 +17,8 @@ const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const SUBJECT = /^[!-~]{1,256}$/;
 const SEQUENCE = /^\d{1,15}$/;
 
-/** Query of `GET /admin/v1/dead-letters`. */
-export class DeadLetterQueryDto {
+/** Which dead letters: any of consumer, code and subject (a query's or a replay's filter). */
+export class DeadLetterFilterDto {
   @IsOptional()
   @Matches(CONSUMER, { message: 'consumer must be a durable name such as requirement-sync-issues' })
   consumer?: string;
@@ -30,7 +30,10 @@ export class DeadLetterQueryDto {
   @IsOptional()
   @Matches(SUBJECT, { message: 'subject must be a NATS subject or pattern (no spaces)' })
   subject?: string;
+}
 
+/** Query of `GET /admin/v1/dead-letters`. */
+export class DeadLetterQueryDto extends DeadLetterFilterDto {
   @IsOptional()
   @Matches(SEQUENCE, { message: 'cursor must be the nextCursor of a previous page' })
   cursor?: string;
@@ -44,19 +47,7 @@ export class DeadLetterQueryDto {
 }
 
 /** Body of `POST /admin/v1/dead-letters/replay`: a filter, or `all: true` for every dead letter. */
-export class DeadLetterReplayDto {
-  @IsOptional()
-  @Matches(CONSUMER, { message: 'consumer must be a durable name such as requirement-sync-issues' })
-  consumer?: string;
-
-  @IsOptional()
-  @Matches(CODE, { message: 'code must be an error code such as VALIDATION_FAILED' })
-  code?: string;
-
-  @IsOptional()
-  @Matches(SUBJECT, { message: 'subject must be a NATS subject or pattern (no spaces)' })
-  subject?: string;
-
+export class DeadLetterReplayDto extends DeadLetterFilterDto {
   @IsOptional()
   @Equals(true, { message: 'all must be true (or left out and a filter given)' })
   all?: true;
