@@ -27,4 +27,16 @@ describe('GatewayConfig', () => {
       /WEBHOOK_INFLIGHT_BYTES_PER_CONNECTION/,
     );
   });
+
+  it('reads the pending spool quota per connection, and names it when the value is not a size', () => {
+    expect(loadConfig(GatewayConfig, {}).SPOOL_PENDING_MAX_BYTES_PER_CONNECTION).toBe(1024 ** 3);
+    expect(
+      loadConfig(GatewayConfig, { SPOOL_PENDING_MAX_BYTES_PER_CONNECTION: '64MiB' })
+        .SPOOL_PENDING_MAX_BYTES_PER_CONNECTION,
+    ).toBe(64 * 1024 * 1024);
+    for (const bad of ['lots', '0', '-1MiB', '1.5GiB', '2048TiB'])
+      expect(() => loadConfig(GatewayConfig, { SPOOL_PENDING_MAX_BYTES_PER_CONNECTION: bad })).toThrow(
+        /SPOOL_PENDING_MAX_BYTES_PER_CONNECTION/,
+      );
+  });
 });
