@@ -44,7 +44,10 @@ export function writeResultsSection(name: string, markdown: string, file = RESUL
   writeFileSync(file, next);
 }
 
-/** Writes the section to bench/RESULTS.md and prints it. */
+/**
+ * Writes the section to bench/RESULTS.md and prints it. The figures with a goal go to the summary
+ * of `npm run bench` as well: record them with `recordFigures` (bench/lib/goals.ts).
+ */
 export function publishResults(name: string, markdown: string): void {
   writeResultsSection(name, markdown);
   process.stdout.write(`\n${markdown}\n\nwritten to bench/RESULTS.md (section ${name})\n`);
