@@ -277,6 +277,12 @@ async function gitlabComPreset(): Promise<string> {
         baseline: { value: ISSUE_LIMIT_PER_MINUTE, unit: 'issues/min', what: 'the limit' },
       },
       {
+        figure: 'GitLab.com preset: observed rate within the limit',
+        value: share,
+        unit: '%',
+        goal: { comparison: '<=', target: 100, source: 'issue 8' },
+      },
+      {
         figure: 'GitLab.com preset: busiest 60 s',
         value: busiest,
         unit: 'issues',

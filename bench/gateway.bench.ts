@@ -563,6 +563,7 @@ async function main(): Promise<void> {
           unit: 'ms',
           what: 'bare Fastify route, same load',
         },
+        limits: cpuText(halfConnections),
       },
       {
         figure: 'peak RSS of webhook-gateway under load',

@@ -247,7 +247,7 @@ async function main(): Promise<void> {
     const perEditMs = (r: RunResult, names: string[]) =>
       (1e3 * names.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0)) / r.sent;
     const cpuText = (r: RunResult) =>
-      `${(Object.values(r.cpu).reduce((a, b) => a + b, 0) / r.seconds).toFixed(2)} of 2 cores busy on average; CPU per edit: ${Object.entries(
+      `its processes kept ${(Object.values(r.cpu).reduce((a, b) => a + b, 0) / r.seconds).toFixed(2)} of 2 cores busy on average; CPU per edit: ${Object.entries(
         r.cpu,
       )
         .map(([name, seconds]) => `${name} ${((1e6 * seconds) / r.sent).toFixed(0)} µs`)
@@ -261,7 +261,7 @@ async function main(): Promise<void> {
             calmest && calmest !== r
               ? (value: number, unit: string) => ({ value, unit, what: `the same path at ${calmest.rate}/s` })
               : undefined;
-          const limits = `the shared cores: ${cpuText(r)}`;
+          const limits = `the cores the whole path shares, simulator and driver included: ${cpuText(r)}`;
           return [
             {
               figure: `${r.rate}/s: lag to the committed requirement, p50`,

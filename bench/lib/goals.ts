@@ -63,6 +63,8 @@ export interface BenchResults {
   /** ISO date of the run's end. */
   date: string;
   machine: Machine;
+  /** The machine's 1, 5 and 15 minute load averages at the end (it is shared: context for noise). */
+  loadAverage?: number[];
   figures: Figure[];
 }
 
@@ -109,6 +111,7 @@ export function recordFigures(
     section,
     date: (options.now ?? new Date()).toISOString(),
     machine: currentMachine(),
+    loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
     figures: figures.map(evaluate),
   };
   mkdirSync(dir, { recursive: true });

@@ -78,7 +78,8 @@ describe('recorded figures', () => {
 describe('the summary', () => {
   const runStartedAt = new Date('2026-12-04T19:45:00Z');
   const now = new Date('2026-12-04T20:15:00Z');
-  const gateway = results('gateway', '2026-12-04T19:52:00Z', [
+  const gateway = { ...results('gateway', '2026-12-04T19:52:00Z', []), loadAverage: [3.14, 2.5, 2] };
+  gateway.figures.push(
     {
       figure: 'share of the bare route, 10 connections',
       value: 0.46,
@@ -96,7 +97,7 @@ describe('the summary', () => {
       met: true,
     },
     { figure: 'CPU per request', value: 230, unit: 'µs' },
-  ]);
+  );
   const sim = results('sim', '2026-11-25T08:18:00Z', [
     { figure: 'deliveries/s', value: 6_111, unit: 'deliveries/s' },
   ]);
@@ -117,8 +118,11 @@ describe('the summary', () => {
   });
   const rows = summary.split('\n');
 
-  it('heads the report with the machine and the date', () => {
+  it('heads the report with the machine, the date and the load the shared machine was under', () => {
     expect(summary).toContain('_2026-12-04 20:15 UTC · AMD EPYC · 2 cores · 23.5 GiB · Node v20.20.2_');
+    expect(summary).toContain(
+      'Load average (1 / 5 / 15 min) as each benchmark ended, on 2 cores shared with other work: gateway 3.1 / 2.5 / 2.0.',
+    );
   });
 
   it('puts every goal in one table: figure, goal, same-run baseline, met or missed, details link', () => {

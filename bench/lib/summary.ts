@@ -109,6 +109,14 @@ export function renderSummary(all: BenchResults[], options: SummaryOptions = {})
     const started = options.runStartedAt ? `, started ${minute(options.runStartedAt)}` : '';
     lines.push(`This run${started}: ${outcomes.map(outcomeText).join('; ')}.`, '');
   }
+  const loads = all.filter((results) => results.loadAverage?.length);
+  if (loads.length) {
+    lines.push(
+      `Load average (1 / 5 / 15 min) as each benchmark ended, on ${machine.cores} cores shared with other work: ` +
+        `${loads.map((results) => `${results.bench} ${results.loadAverage!.map((load) => load.toFixed(1)).join(' / ')}`).join('; ')}.`,
+      '',
+    );
+  }
   lines.push(
     `**${met} of ${goals.length} goals met**${goals.length - met ? `, ${goals.length - met} missed` : ''}.`,
     '',
