@@ -284,6 +284,11 @@ async function main(): Promise<void> {
               value: r.lost,
               unit: '',
               goal: { comparison: '==', target: 0, source: 'issue 5' },
+              ...(r.lost
+                ? {
+                    limits: `counted as lost: sent by the simulator but not committed within the bench's wait (up to 60 s after the last send), while the lag of the edits seen reached ${ms(r.commitLag.at(-1) ?? Number.NaN)} at most`,
+                  }
+                : {}),
             },
             {
               figure: `${r.rate}/s: CPU per edit, gateway + requirement-sync + Postgres + NATS`,

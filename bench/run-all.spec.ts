@@ -1,4 +1,4 @@
-import { benchEntries, parseArgs } from './run-all';
+import { benchEntries, parseArgs, runOne } from './run-all';
 
 describe('npm run bench', () => {
   const scripts = {
@@ -27,6 +27,21 @@ describe('npm run bench', () => {
       only: ['backfill'],
       summaryOnly: true,
       timeoutMinutes: 5,
+    });
+  });
+
+  it('reports a benchmark that fails with its exit code, and one that runs over its time as timed out', async () => {
+    const node = (code: string) => ({ bench: 'x', command: process.execPath, args: ['-e', code] });
+
+    await expect(runOne(node('process.exit(0)'), 1)).resolves.toMatchObject({ bench: 'x', status: 'passed' });
+    await expect(runOne(node('process.exit(3)'), 1)).resolves.toMatchObject({
+      status: 'failed',
+      note: 'exit 3',
+    });
+    // 0.01 min = 600 ms; the child would take 20 s.
+    await expect(runOne(node('setTimeout(() => {}, 20_000)'), 0.01)).resolves.toMatchObject({
+      status: 'timed out',
+      note: 'after 0.01 min',
     });
   });
 

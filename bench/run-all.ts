@@ -82,7 +82,7 @@ export function parseArgs(argv: string[]): Options {
 }
 
 /** Runs one benchmark to its end (or its timeout: then its process group is stopped). */
-function runOne(entry: BenchEntry, timeoutMinutes: number): Promise<RunOutcome> {
+export function runOne(entry: BenchEntry, timeoutMinutes: number): Promise<RunOutcome> {
   const started = Date.now();
   process.stdout.write(`\n=== bench:${entry.bench}: ${[entry.command, ...entry.args].join(' ')}\n`);
   return new Promise((resolve) => {
