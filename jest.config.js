@@ -4,6 +4,7 @@ module.exports = {
     '<rootDir>/apps/*/jest.config.js',
     '<rootDir>/libs/*/jest.config.js',
     '<rootDir>/e2e/jest.config.js',
+    '<rootDir>/bench/jest.config.js',
   ],
   // A global option (ignored inside `projects`): integration and end-to-end tests talk to real servers.
   testTimeout: 30_000,

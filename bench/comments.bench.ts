@@ -37,6 +37,7 @@ import {
   type SimProject,
 } from '@testkase/testing';
 
+import { recordFigures, type FigureInput } from './lib/goals';
 import {
   busiestWindow,
   clockWindows,
@@ -69,6 +70,11 @@ const ONLY = process.env['BENCH_ONLY'];
 const GITLAB_COM_NOTES_PER_MINUTE = 60;
 const SELF_MANAGED_NOTES_PER_MINUTE = 300;
 const LINK_MARKER = '<!-- testkase:test-cases -->';
+/** The figures for bench/results/comments.json (bench/lib/goals.ts), filled by each scenario. */
+const figures: FigureInput[] = [];
+/** CPU per operation of one process, in ms. */
+const cpuMsOf = (cpu: Record<string, number>, part: string, count: number) =>
+  ((cpu[part] ?? 0) / count) * 1000;
 /** Longest a single HTTP call of the driver may take before the run is called off. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -567,6 +573,43 @@ async function linkChanges(): Promise<string> {
       : undefined;
     const loadAfter = os.loadavg();
     const maxDelayWrites = longRun ? Math.ceil(longRun.sequenceMs / 10_000) + 1 : 0;
+    figures.push(
+      {
+        figure: `1: GitLab note writes for ${LINK_CHANGES} link changes`,
+        value: run.writes.length,
+        unit: 'writes',
+        baseline: { value: LINK_CHANGES + 1, unit: 'writes', what: 'a naive integration, one per change' },
+      },
+      {
+        figure: '1: last answer → comment exactly right',
+        value: run.rightMs / 1000,
+        unit: 's',
+      },
+      {
+        figure: '1: CPU per link change, comment-relay',
+        value: cpuMsOf(run.cpu, 'comment-relay', LINK_CHANGES),
+        unit: 'ms',
+        baseline: {
+          value: cpuMsOf(baseCpu, 'gitlab-sim', LINK_CHANGES),
+          unit: 'ms',
+          what: "the simulator's CPU per note edit, straight",
+        },
+      },
+      ...(longRun
+        ? [
+            {
+              figure: `1: GitLab note writes for ${LONG_LINK_CHANGES.toLocaleString('en-US')} link changes (longer than LINK_MAX_DELAY)`,
+              value: longRun.writes.length,
+              unit: 'writes',
+              baseline: {
+                value: maxDelayWrites,
+                unit: 'writes',
+                what: 'one per LINK_MAX_DELAY while changes keep coming',
+              },
+            },
+          ]
+        : []),
+    );
     return [
       `### 1. ${LINK_CHANGES} link changes on one requirement, one after the other`,
       '',
@@ -729,6 +772,33 @@ async function defectComments(): Promise<string> {
     const missing = [...perComment.values()].filter((count) => count === 0).length;
     const createdTotal = (await noteWrites(bench, since, iid)).filter(isCreation).length;
     const answers = percentiles(latencies);
+    figures.push(
+      {
+        figure: `2: observed note rate, share of the GitLab.com limit (${COMMENTS} comments at once)`,
+        value: share,
+        unit: '%',
+        goal: { comparison: '>=', target: 90 },
+        baseline: { value: GITLAB_COM_NOTES_PER_MINUTE, unit: 'notes/min', what: 'the limit' },
+      },
+      {
+        figure: '2: busiest 60 s',
+        value: busiest,
+        unit: 'notes',
+        goal: { comparison: '<=', target: GITLAB_COM_NOTES_PER_MINUTE },
+      },
+      { figure: '2: 429s', value: tooMany, unit: '', goal: { comparison: '==', target: 0 } },
+      {
+        figure: '2: comments doubled or missing',
+        value: doubled + missing,
+        unit: '',
+        goal: { comparison: '==', target: 0 },
+      },
+      {
+        figure: '2: CPU per comment, comment-relay (less its idle background)',
+        value: cpuMsOf(netOfIdle(cpu, idle, measuredMs), 'comment-relay', COMMENTS),
+        unit: 'ms',
+      },
+    );
     const met =
       share >= 90 &&
       busiest <= GITLAB_COM_NOTES_PER_MINUTE &&
@@ -861,6 +931,33 @@ async function manyRequirements(): Promise<string> {
     }
     const answers = percentiles(latencies);
     const met = share >= 90 && busiest <= SELF_MANAGED_NOTES_PER_MINUTE && tooMany === 0 && wrong === 0;
+    figures.push(
+      {
+        figure: `3: observed comment rate, share of the self-managed limit (${requirements.length} links at once)`,
+        value: share,
+        unit: '%',
+        goal: { comparison: '>=', target: 90 },
+        baseline: { value: SELF_MANAGED_NOTES_PER_MINUTE, unit: 'notes/min', what: 'the limit' },
+      },
+      {
+        figure: '3: busiest 60 s',
+        value: busiest,
+        unit: 'notes',
+        goal: { comparison: '<=', target: SELF_MANAGED_NOTES_PER_MINUTE },
+      },
+      { figure: '3: 429s', value: tooMany, unit: '', goal: { comparison: '==', target: 0 } },
+      {
+        figure: '3: issues without exactly one right comment',
+        value: wrong,
+        unit: '',
+        goal: { comparison: '==', target: 0 },
+      },
+      {
+        figure: '3: CPU per link comment, comment-relay',
+        value: cpuMsOf(cpu, 'comment-relay', requirements.length),
+        unit: 'ms',
+      },
+    );
     const loadAfter = os.loadavg();
     return [
       `### 3. One link on each of ${requirements.length.toLocaleString('en-US')} requirements at once, self-managed note limit (${SELF_MANAGED_NOTES_PER_MINUTE} creations a minute)`,
@@ -893,6 +990,7 @@ runBenchmark('bench:comments', async () => {
     sections.push(markdown);
   }
   if (ONLY) return; // a look at one scenario: RESULTS.md is left alone
+  recordFigures('comments', 'comment-relay', figures);
   publishResults(
     'comment-relay',
     [

@@ -36,6 +36,7 @@ import {
   type TestEnvironment,
 } from '@testkase/testing';
 
+import { recordFigures } from './lib/goals';
 import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 
 const CONNECTION_COUNTS = (process.env['BENCH_CONNECTIONS'] ?? '10,50').split(',').map(Number);
@@ -522,6 +523,60 @@ async function main(): Promise<void> {
       `- Gateway outcomes over the whole run: ${outcomes}.`,
     ].join('\n');
     publishResults('webhook-gateway', markdown);
+    const halfOf = (label: string) => half.find((entry) => entry.label === label)!.run;
+    const cpuText = (connections: number) =>
+      `CPU µs per request (server / nats-server): gateway ${fmt(peakOf('gateway', connections).cpuPerRequestUs.server)} / ` +
+      `${fmt(peakOf('gateway', connections).cpuPerRequestUs.nats)}, bare route ${fmt(peakOf('bare', connections).cpuPerRequestUs.server)}; ` +
+      `autocannon ${fmt(peakOf('gateway', connections).cpuPerRequestUs.client)} on the same 2 cores`;
+    recordFigures('gateway', 'webhook-gateway', [
+      ...CONNECTION_COUNTS.map((connections) => ({
+        figure: `requests/s as a share of the bare Fastify route, ${connections} connections`,
+        value: shareOfBare('gateway', connections),
+        unit: '×',
+        goal: { comparison: '>=' as const, target: 0.6, source: 'issue 13' },
+        baseline: {
+          value: peakOf('bare', connections).requestsPerSecond,
+          unit: 'requests/s',
+          what: `bare Fastify route; gateway ${fmt(peakOf('gateway', connections).requestsPerSecond)}`,
+        },
+        limits: cpuText(connections),
+      })),
+      {
+        figure: `p99 at half the peak rate (${fmt(halfRate)}/s), autocannon overallRate`,
+        value: halfOf('(b) webhook-gateway, autocannon overallRate').latency.p99,
+        unit: 'ms',
+        goal: { comparison: '<=', target: GOAL_P99_MS, source: 'issue 13' },
+        baseline: {
+          value: halfOf('(a) bare Fastify route, autocannon overallRate').latency.p99,
+          unit: 'ms',
+          what: 'bare Fastify route, same load',
+        },
+        limits: `each second's quota arrives as one burst of ${fmt(halfRate)} requests over ${halfConnections} connections, so requests queue behind the burst (p50 ${fmt(halfOf('(b) webhook-gateway, autocannon overallRate').latency.p50, 2)} ms); ${cpuText(halfConnections)}`,
+      },
+      {
+        figure: `p99 at half the peak rate, ${SPREAD_SENDERS} staggered senders`,
+        value: halfOf(`(b) webhook-gateway, ${SPREAD_SENDERS} staggered senders`).latency.p99,
+        unit: 'ms',
+        goal: { comparison: '<=', target: GOAL_P99_MS, source: 'issue 4' },
+        baseline: {
+          value: halfOf(`(a) bare Fastify route, ${SPREAD_SENDERS} staggered senders`).latency.p99,
+          unit: 'ms',
+          what: 'bare Fastify route, same load',
+        },
+        limits: cpuText(halfConnections),
+      },
+      {
+        figure: 'peak RSS of webhook-gateway under load',
+        value: Math.max(...peaks.filter((m) => m.target.name === 'gateway').map((m) => m.peakRssMiB)),
+        unit: 'MiB',
+        goal: { comparison: '<=', target: 150, source: 'issue 13' },
+        baseline: {
+          value: Math.max(...peaks.filter((m) => m.target.name === 'bare').map((m) => m.peakRssMiB)),
+          unit: 'MiB',
+          what: 'bare Fastify route',
+        },
+      },
+    ]);
   } finally {
     for (const child of servers) child.kill('SIGTERM');
     await gateway?.stop();

@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { Pool } from 'undici';
 
+import { recordFigures, type FigureInput } from './lib/goals';
 import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 
 const SEED_COUNT = 100_000;
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const sim = await startSimulator();
   const pool = new Pool(sim.url, { connections: CONCURRENCY });
   const rows: string[] = [];
+  const figures: FigureInput[] = [];
   try {
     await control(sim, 'POST', '/users', { username: 'bench' });
     const { token } = await control<{ token: string }>(sim, 'POST', '/tokens', { username: 'bench' });
@@ -140,6 +142,11 @@ async function main(): Promise<void> {
     rows.push(
       `| List issues, per_page=100, 100,000-issue project (${fmt(LIST_CALLS)} calls) | **${fmt(cpuPerCall * 1e6)} µs CPU per call** · ${fmt(LIST_CALLS / elapsed)} calls/s · p50 ${fmt(percentile(latencies, 50), 2)} ms · p99 ${fmt(percentile(latencies, 99), 2)} ms |`,
     );
+    figures.push({
+      figure: 'CPU per list call, per_page=100, 100,000 issues',
+      value: cpuPerCall * 1e6,
+      unit: 'µs',
+    });
 
     // 2b. The incremental-sync query: updated_after, order_by=updated_at, state filter.
     const since = new Date(Date.now() - 12 * 3600_000).toISOString();
@@ -153,6 +160,7 @@ async function main(): Promise<void> {
     rows.push(
       `| List with state + updated_after + order_by=updated_at, per_page=100 (${fmt(LIST_CALLS)} calls) | **${fmt(cpuPerCall * 1e6)} µs CPU per call** · ${fmt(LIST_CALLS / elapsed)} calls/s · p99 ${fmt(percentile(latencies, 99), 2)} ms |`,
     );
+    figures.push({ figure: 'CPU per incremental-sync list call', value: cpuPerCall * 1e6, unit: 'µs' });
 
     // 3. Create issues (no hooks on the project).
     await control(sim, 'POST', '/projects', { path: 'bench/create' });
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
     rows.push(
       `| Create issue (${fmt(CREATE_CALLS)} calls) | **${fmt(cpuPerCall * 1e6)} µs CPU per call** · ${fmt(CREATE_CALLS / elapsed)} calls/s · p50 ${fmt(percentile(latencies, 50), 2)} ms · p99 ${fmt(percentile(latencies, 99), 2)} ms |`,
     );
+    figures.push({ figure: 'CPU per issue creation', value: cpuPerCall * 1e6, unit: 'µs' });
 
     // 4. Webhook delivery throughput to one local receiver (each issue creation = one Issue Hook).
     let received = 0;
@@ -256,6 +265,18 @@ async function main(): Promise<void> {
     rows.push(
       `| Webhook delivery to one local receiver (${fmt(WEBHOOK_EVENTS)} Issue Hook \`update\` events from one control-API burst) | **${fmt(received / ((lastReceived - firstReceived) / 1000))} deliveries/s** (${fmt(received)} received, ${failed} failed) · ${fmt(cpuPerDelivery * 1e6)} µs simulator CPU per event (update + payload + delivery) |`,
     );
+    figures.push(
+      {
+        figure: 'webhook deliveries/s to one local receiver',
+        value: received / ((lastReceived - firstReceived) / 1000),
+        unit: 'deliveries/s',
+      },
+      {
+        figure: 'CPU per delivered webhook (update + payload + delivery)',
+        value: cpuPerDelivery * 1e6,
+        unit: 'µs',
+      },
+    );
   } finally {
     await pool.close();
     sim.child.kill('SIGTERM');
@@ -272,6 +293,7 @@ async function main(): Promise<void> {
     ...rows,
   ].join('\n');
   publishResults('gitlab-sim', markdown);
+  recordFigures('sim', 'gitlab-sim', figures);
 }
 
 runBenchmark('bench:sim', main);

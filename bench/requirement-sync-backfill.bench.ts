@@ -16,6 +16,7 @@ import { cpus } from 'node:os';
 
 import type { BackfillProgressReportedV1, CloudEvent } from '@testkase/contracts';
 
+import { recordFigures } from './lib/goals';
 import { publishResults, runBenchmark } from './lib/results';
 import { cpuSnapshot, pidsOf, sleep, SyncBenchStack } from './lib/sync-stack';
 
@@ -203,6 +204,56 @@ async function main(): Promise<void> {
         )}; per 1,000 issues: ${fmt((1000 * Object.values(open.cpu).reduce((a, b) => a + b, 0)) / open.issues, 2)} CPU s in total, ${fmt((1000 * (open.cpu['requirement-sync'] ?? 0)) / open.issues, 2)} in requirement-sync.`,
     ];
     publishResults('requirement-sync-backfill', lines.join('\n'));
+    const ceiling = `requirement-sync spent ${fmt(rsMsPerIssue, 2)} ms of CPU per issue, busy ${fmt((100 * rsCpu) / open.publishedS)} % of the run (a ceiling of about ${fmt(1000 / rsMsPerIssue)} issues/s for one connection's backfill, one job on one thread); all processes ${fmt(totalMsPerIssue, 2)} ms per issue, so ${cores} cores cap it at about ${fmt((cores * 1000) / totalMsPerIssue)} issues/s (CPU s: ${Object.entries(
+      open.cpu,
+    )
+      .map(([name, seconds]) => `${name} ${fmt(seconds, 1)}`)
+      .join(', ')})`;
+    recordFigures('backfill', 'requirement-sync-backfill', [
+      {
+        figure: `A: issues/s to the last commit (${fmt(ISSUES)} issues, limits off)`,
+        value: rate(open, open.committedS),
+        unit: 'issues/s',
+        goal: { comparison: '>=', target: GOAL_ISSUES_PER_S, source: 'issue 13' },
+        limits: ceiling,
+      },
+      {
+        figure: 'A: CPU per issue, all processes',
+        value: totalMsPerIssue,
+        unit: 'ms',
+        goal: { comparison: '<=', target: 0.35, source: 'issue 13' },
+        limits: ceiling,
+      },
+      { figure: 'A: CPU per issue, requirement-sync', value: rsMsPerIssue, unit: 'ms' },
+      {
+        figure: 'B: issues/s to the last commit, GitLab.com preset',
+        value: rate(gitlabCom, gitlabCom.committedS),
+        unit: 'issues/s',
+        baseline: {
+          value: allowedIssuesPerS,
+          unit: 'issues/s',
+          what: 'what 2,000 requests/min of 100 issues allow',
+        },
+      },
+      {
+        figure: 'B + C: 429s from GitLab',
+        value: gitlabCom.throttled + binding.throttled,
+        unit: '',
+        goal: { comparison: '==', target: 0 },
+      },
+      {
+        figure: `C: least share of a full window's allowed requests (${BINDING_RPM}/min)`,
+        value: utilisation.length ? 100 * Math.min(...utilisation) : Number.NaN,
+        unit: '%',
+        baseline: { value: BINDING_RPM, unit: 'requests/min', what: 'the limit' },
+      },
+      {
+        figure: 'peak RSS of requirement-sync during A',
+        value: peakRss,
+        unit: 'MiB',
+        goal: { comparison: '<=', target: 150, source: 'issue 13' },
+      },
+    ]);
   } finally {
     await bench.stop();
   }

@@ -13,6 +13,7 @@ import { Pool } from 'undici';
 import type { CloudEvent, RequirementUpsertedV1 } from '@testkase/contracts';
 import type { SimDelivery } from '@testkase/testing';
 
+import { recordFigures, type FigureInput } from './lib/goals';
 import { publishResults, runBenchmark } from './lib/results';
 import { cpuSnapshot, percentile, pidsOf, sleep, SyncBenchStack } from './lib/sync-stack';
 
@@ -241,6 +242,77 @@ async function main(): Promise<void> {
         }),
     ];
     publishResults('requirement-sync-lag', lines.join('\n'));
+    const calmest = results.find((r) => r.rate === Math.min(...RATES));
+    const PRODUCT = ['webhook-gateway', 'requirement-sync', 'postgres', 'nats-server'];
+    const perEditMs = (r: RunResult, names: string[]) =>
+      (1e3 * names.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0)) / r.sent;
+    const cpuText = (r: RunResult) =>
+      `its processes kept ${(Object.values(r.cpu).reduce((a, b) => a + b, 0) / r.seconds).toFixed(2)} of 2 cores busy on average; CPU per edit: ${Object.entries(
+        r.cpu,
+      )
+        .map(([name, seconds]) => `${name} ${((1e6 * seconds) / r.sent).toFixed(0)} µs`)
+        .join(', ')}`;
+    recordFigures(
+      'sync-lag',
+      'requirement-sync-lag',
+      results
+        .flatMap((r): FigureInput[] => {
+          const baseline =
+            calmest && calmest !== r
+              ? (value: number, unit: string) => ({ value, unit, what: `the same path at ${calmest.rate}/s` })
+              : undefined;
+          const limits = `the cores the whole path shares, simulator and driver included: ${cpuText(r)}`;
+          return [
+            {
+              figure: `${r.rate}/s: lag to the committed requirement, p50`,
+              value: percentile(r.commitLag, 50),
+              unit: 'ms',
+              goal: { comparison: '<=', target: GOAL_P50_MS, source: 'issue 13' },
+              ...(baseline ? { baseline: baseline(percentile(calmest!.commitLag, 50), 'ms') } : {}),
+              limits,
+            },
+            {
+              figure: `${r.rate}/s: lag to the committed requirement, p99`,
+              value: percentile(r.commitLag, 99),
+              unit: 'ms',
+              goal: { comparison: '<=', target: 150, source: 'issue 13' },
+              ...(baseline ? { baseline: baseline(percentile(calmest!.commitLag, 99), 'ms') } : {}),
+              limits,
+            },
+            {
+              figure: `${r.rate}/s: edits lost`,
+              value: r.lost,
+              unit: '',
+              goal: { comparison: '==', target: 0, source: 'issue 5' },
+              ...(r.lost
+                ? {
+                    limits: `counted as lost: sent by the simulator but not committed within the bench's wait (up to 60 s after the last send), while the lag of the edits seen reached ${ms(r.commitLag.at(-1) ?? Number.NaN)} at most`,
+                  }
+                : {}),
+            },
+            {
+              figure: `${r.rate}/s: CPU per edit, gateway + requirement-sync + Postgres + NATS`,
+              value: perEditMs(r, PRODUCT),
+              unit: 'ms',
+              ...(r.rate === Math.max(...RATES)
+                ? { goal: { comparison: '<=', target: 0.6, source: 'issue 13' } }
+                : {}),
+              limits: cpuText(r),
+            },
+            {
+              figure: `${r.rate}/s: CPU per edit, simulator + driver (reported apart)`,
+              value: perEditMs(r, ['gitlab-sim', 'benchmark driver']),
+              unit: 'ms',
+            },
+          ];
+        })
+        .concat({
+          figure: 'peak RSS of requirement-sync',
+          value: bench.peakRssMiB('requirement-sync'),
+          unit: 'MiB',
+          goal: { comparison: '<=', target: 150, source: 'issue 13' },
+        }),
+    );
   } finally {
     await bench.stop();
   }

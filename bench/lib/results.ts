@@ -24,13 +24,14 @@ export function machineLine(now = new Date()): string {
 
 /**
  * Writes (or replaces) the section `name` of bench/RESULTS.md: everything between
- * `<!-- name:start -->` and `<!-- name:end -->`, preceded by the machine and date, so that each
+ * `<!-- name:start -->` and `<!-- name:end -->`, preceded by an anchor `#name` and the machine and date, so that each
  * benchmark owns its section and reruns replace it in place.
  */
 export function writeResultsSection(name: string, markdown: string, file = RESULTS_FILE): void {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
-  const section = `${start}\n_${machineLine()}_\n\n${markdown.trim()}\n${end}`;
+  // The anchor lets the summary (bench/lib/summary.ts) link each section, headed or not.
+  const section = `${start}\n<a id="${name}"></a>\n\n_${machineLine()}_\n\n${markdown.trim()}\n${end}`;
   const current = existsSync(file)
     ? readFileSync(file, 'utf8')
     : '# Benchmark results\n\nWritten by the benchmarks in bench/; each section is replaced by its next run.\n';
@@ -43,7 +44,10 @@ export function writeResultsSection(name: string, markdown: string, file = RESUL
   writeFileSync(file, next);
 }
 
-/** Writes the section to bench/RESULTS.md and prints it. */
+/**
+ * Writes the section to bench/RESULTS.md and prints it. The figures with a goal go to the summary
+ * of `npm run bench` as well: record them with `recordFigures` (bench/lib/goals.ts).
+ */
 export function publishResults(name: string, markdown: string): void {
   writeResultsSection(name, markdown);
   process.stdout.write(`\n${markdown}\n\nwritten to bench/RESULTS.md (section ${name})\n`);
