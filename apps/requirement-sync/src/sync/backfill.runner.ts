@@ -174,6 +174,7 @@ export class BackfillRunner {
     const written = await lease.transaction(async (tx) => {
       const finishedAt = last ? new Date() : null;
       const counts = await this.writer.write(tx, connection, rows, {
+        batchEvents: true,
         extra: () =>
           page.reportNow
             ? [this.progress(connection, last ? 'completed' : 'running', page.imported, finishedAt)]
