@@ -17,6 +17,7 @@ const LARGE_ISSUES = Number(process.env['BENCH_LARGE_ISSUES'] ?? 1_000);
 const SMALL = Number(process.env['BENCH_SMALL'] ?? 150);
 const SMALL_ISSUES = Number(process.env['BENCH_SMALL_ISSUES'] ?? 100);
 const GOAL_SMALL_S = 10;
+const CONNECT_PARALLELISM = Number(process.env['BENCH_CONNECT_PARALLELISM'] ?? 20);
 const GOAL_RATE_SHARE = 0.9;
 const ISSUES = LARGE * LARGE_ISSUES + SMALL * SMALL_ISSUES;
 
@@ -49,6 +50,33 @@ async function importedBy(url: string): Promise<number> {
     if (/^requirement_sync_backfill_issues_total(\{| )/.test(line))
       total += Number(line.slice(line.lastIndexOf(' ') + 1));
   return total;
+}
+
+/**
+ * Every project connected at once, as TestKase core would on a busy morning: CONNECT_PARALLELISM
+ * requests in flight (connection-service checks each token with GitLab and holds a database
+ * connection meanwhile), a request it could not serve (5xx) asked again.
+ */
+async function connectAll(
+  bench: SyncBenchStack,
+  projects: ReadonlyArray<{ key: string; project: Project }>,
+): Promise<void> {
+  const queue = [...projects];
+  await Promise.all(
+    Array.from({ length: CONNECT_PARALLELISM }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            await bench.connect(next.key, next.project);
+            break;
+          } catch (error) {
+            if (attempt >= 5 || !/answered 5\d\d/.test(String(error))) throw error;
+            await sleep(200 * attempt);
+          }
+        }
+      }
+    }),
+  );
 }
 
 /** Connects every project at once and waits for all their backfills to complete. */
@@ -84,7 +112,7 @@ async function backfillAll(
   const importedBefore = await Promise.all(replicas().map((app) => importedBy(app.url)));
   const cpuBefore = cpuSnapshot(parts);
   const started = Date.now();
-  await Promise.all(projects.map(({ key, project }) => bench.connect(key, project)));
+  await connectAll(bench, projects);
   await all;
   const cpuAfter = cpuSnapshot(parts);
   const importedAfter = await Promise.all(replicas().map((app) => importedBy(app.url)));
