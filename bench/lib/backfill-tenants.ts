@@ -17,7 +17,7 @@ const LARGE_ISSUES = Number(process.env['BENCH_LARGE_ISSUES'] ?? 1_000);
 const SMALL = Number(process.env['BENCH_SMALL'] ?? 150);
 const SMALL_ISSUES = Number(process.env['BENCH_SMALL_ISSUES'] ?? 100);
 const GOAL_SMALL_S = 10;
-const CONNECT_PARALLELISM = Number(process.env['BENCH_CONNECT_PARALLELISM'] ?? 20);
+const CONNECT_PARALLELISM = Number(process.env['BENCH_CONNECT_PARALLELISM'] ?? 5);
 const GOAL_RATE_SHARE = 0.9;
 const ISSUES = LARGE * LARGE_ISSUES + SMALL * SMALL_ISSUES;
 
@@ -70,8 +70,8 @@ async function connectAll(
             await bench.connect(next.key, next.project);
             break;
           } catch (error) {
-            if (attempt >= 5 || !/answered 5\d\d/.test(String(error))) throw error;
-            await sleep(200 * attempt);
+            if (attempt >= 10 || !/answered 5\d\d/.test(String(error))) throw error;
+            await sleep(500 * attempt);
           }
         }
       }
