@@ -32,6 +32,10 @@ const seed = (count: number) => ({
 
 interface Outcome {
   label: string;
+  /** Until every connect request was answered. */
+  connectsS: number;
+  /** The longest a small project took from its connect's answer to its last commit. */
+  smallAfterConnectS: number;
   lastSmallS: number;
   lastLargeS: number;
   totalS: number;
@@ -60,6 +64,7 @@ async function importedBy(url: string): Promise<number> {
 async function connectAll(
   bench: SyncBenchStack,
   projects: ReadonlyArray<{ key: string; project: Project }>,
+  connectedAt: Map<string, number>,
 ): Promise<void> {
   const queue = [...projects];
   await Promise.all(
@@ -68,6 +73,7 @@ async function connectAll(
         for (let attempt = 1; ; attempt += 1) {
           try {
             await bench.connect(next.key, next.project);
+            connectedAt.set(next.key, Date.now());
             break;
           } catch (error) {
             if (attempt >= 10 || !/answered 5\d\d/.test(String(error))) throw error;
@@ -112,15 +118,22 @@ async function backfillAll(
   const importedBefore = await Promise.all(replicas().map((app) => importedBy(app.url)));
   const cpuBefore = cpuSnapshot(parts);
   const started = Date.now();
-  await connectAll(bench, projects);
+  const connectedAt = new Map<string, number>();
+  await connectAll(bench, projects, connectedAt);
+  const connectsS = (Date.now() - started) / 1000;
   await all;
   const cpuAfter = cpuSnapshot(parts);
   const importedAfter = await Promise.all(replicas().map((app) => importedBy(app.url)));
   const last = (small: boolean) =>
     Math.max(...projects.filter((p) => p.small === small).map((p) => finished.get(p.key) ?? Date.now())) -
     started;
+  const sinceConnect = projects
+    .filter((p) => p.small)
+    .map((p) => ((finished.get(p.key) ?? Date.now()) - (connectedAt.get(p.key) ?? started)) / 1000);
   return {
     label,
+    connectsS,
+    smallAfterConnectS: sinceConnect.length === 0 ? 0 : Math.max(...sinceConnect),
     lastSmallS: last(true) / 1000,
     lastLargeS: last(false) / 1000,
     totalS: (Math.max(...finished.values()) - started) / 1000,
@@ -167,18 +180,18 @@ export async function runTenants(): Promise<void> {
       (1000 * Object.values(outcome.cpu).reduce((a, b) => a + b, 0)) / ISSUES;
     const rows = [one, two].map(
       (outcome) =>
-        `| ${outcome.label} | ${fmt(outcome.lastSmallS, 1)} s | ${fmt(outcome.lastLargeS, 1)} s | ${fmt(rate(outcome))} (${fmt((100 * rate(outcome)) / rate(single))} %) | ${fmt(cpuMs(outcome), 3)} | ${outcome.perReplica.map((count) => fmt(count)).join(' / ')} |`,
+        `| ${outcome.label} | ${fmt(outcome.connectsS, 1)} s | ${fmt(outcome.lastSmallS, 1)} s | ${fmt(outcome.smallAfterConnectS, 1)} s | ${fmt(outcome.lastLargeS, 1)} s | ${fmt(rate(outcome))} (${fmt((100 * rate(outcome)) / rate(single))} %) | ${fmt(cpuMs(outcome), 3)} | ${outcome.perReplica.map((count) => fmt(count)).join(' / ')} |`,
     );
     const lines = [
       `${LARGE + SMALL} connections made at the same moment: ${LARGE} projects of ${fmt(LARGE_ISSUES)} issues and ${SMALL} of ${fmt(SMALL_ISSUES)} (${fmt(ISSUES)} issues), through the whole stack on this machine, requirement-sync with its defaults (SYNC_JOB_CONCURRENCY 2, BACKFILL_SLICE 2s). For comparison, one connection of ${fmt(ISSUES)} issues in the same run: ${fmt(single.totalS, 1)} s, ${fmt(rate(single))} issues/s, ${fmt(cpuMs(single), 3)} ms CPU per issue.`,
       '',
-      '| requirement-sync | last small project imported | last large project imported | issues/s (of one connection) | CPU ms per issue, all processes | issues imported per replica |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| requirement-sync | all connected | last small project imported | longest small project, from its connect | last large project imported | issues/s (of one connection) | CPU ms per issue, all processes | issues imported per replica |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...rows,
       '',
       ...[one, two].map(
         (outcome) =>
-          `- ${outcome.label}: every small project within ${GOAL_SMALL_S} s → ${outcome.lastSmallS <= GOAL_SMALL_S ? 'met' : '**missed**'}; total rate within ${fmt(100 * (1 - GOAL_RATE_SHARE))} % of one connection's → ${rate(outcome) >= GOAL_RATE_SHARE * rate(single) ? 'met' : '**missed**'}.`,
+          `- ${outcome.label}: every small project within ${GOAL_SMALL_S} s → ${outcome.lastSmallS <= GOAL_SMALL_S ? 'met' : '**missed**'} (of its connect: ${outcome.smallAfterConnectS <= GOAL_SMALL_S ? 'met' : '**missed**'}; the connects themselves took ${fmt(outcome.connectsS, 1)} s, ${CONNECT_PARALLELISM} in flight); total rate within ${fmt(100 * (1 - GOAL_RATE_SHARE))} % of one connection's → ${rate(outcome) >= GOAL_RATE_SHARE * rate(single) ? 'met' : '**missed**'}.`,
       ),
     ];
     publishResults('requirement-sync-backfill-tenants', lines.join('\n'));
