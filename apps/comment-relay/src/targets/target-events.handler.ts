@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 
 import { LaneSignals } from '@testkase/consumer-kit';
 import {
@@ -16,6 +16,8 @@ import {
   RequirementDetached,
   RequirementDetachedV1,
   RequirementUpserted,
+  RequirementUpsertedBatch,
+  RequirementUpsertedBatchV1,
   RequirementUpsertedV1,
   STREAMS,
   type DefectV1,
@@ -89,21 +91,53 @@ export class TargetEventsHandler implements OnModuleInit {
   }
 
   async handleRequirement(message: InboundMessage): Promise<void> {
+    if (message.subject === RequirementUpsertedBatch.subject) return this.handleRequirementBatch(message);
     const payloadClass = REQUIREMENT_EVENTS[message.subject];
     if (!payloadClass) return;
     const event = cloudEventOf(message);
     const { requirement } = await validatedData(payloadClass, event.data);
-    let wake: string | null = null;
+    const wake = new Set<string>();
+    await this.inbox.once(this.dataSource, REQUIREMENT_EVENTS_CONSUMER, event.id, (tx) =>
+      this.applyRequirement(tx, requirement, wake),
+    );
+    for (const connectionId of wake) this.signals.work(connectionId);
+  }
+
+  /**
+   * `upserted_batch`: each item as its own `upserted` event would be, all in one transaction under
+   * the batch's event id (docs/ARCHITECTURE.md, "Events for TestKase core"). The requirements are
+   * locked in id order, so two batches (or a batch and a single event) never wait on each other
+   * in a cycle.
+   */
+  private async handleRequirementBatch(message: InboundMessage): Promise<void> {
+    const event = cloudEventOf(message);
+    const { items } = await validatedData(RequirementUpsertedBatchV1, event.data);
+    const newest = new Map<string, RequirementV1>();
+    for (const { requirement } of items) {
+      const seen = newest.get(requirement.id);
+      if (!seen || seen.version < requirement.version) newest.set(requirement.id, requirement);
+    }
+    const ordered = [...newest.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const wake = new Set<string>();
     await this.inbox.once(this.dataSource, REQUIREMENT_EVENTS_CONSUMER, event.id, async (tx) => {
-      await this.targets.lockRequirement(tx, requirement.id);
-      const before = await this.targets.findRequirement(tx, requirement.id);
-      const row = await this.targets.upsertRequirement(tx, requirement);
-      if (!row || row.sync_state !== 'synced' || !row.connection_id) return;
-      const rewrite = before !== null && before.confidential !== row.confidential;
-      if (await this.links.targetKnown(tx, row.project_id, row.requirement_id, row.connection_id, rewrite))
-        wake = row.connection_id;
+      for (const requirement of ordered) await this.applyRequirement(tx, requirement, wake);
     });
-    if (wake) this.signals.work(wake);
+    for (const connectionId of wake) this.signals.work(connectionId);
+  }
+
+  /** One requirement's new state, forward-only by version; adds its connection to `wake` when links wait for it. */
+  private async applyRequirement(
+    tx: EntityManager,
+    requirement: RequirementV1,
+    wake: Set<string>,
+  ): Promise<void> {
+    await this.targets.lockRequirement(tx, requirement.id);
+    const before = await this.targets.findRequirement(tx, requirement.id);
+    const row = await this.targets.upsertRequirement(tx, requirement);
+    if (!row || row.sync_state !== 'synced' || !row.connection_id) return;
+    const rewrite = before !== null && before.confidential !== row.confidential;
+    if (await this.links.targetKnown(tx, row.project_id, row.requirement_id, row.connection_id, rewrite))
+      wake.add(row.connection_id);
   }
 
   async handleDefect(message: InboundMessage): Promise<void> {

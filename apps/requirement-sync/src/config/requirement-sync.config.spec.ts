@@ -54,6 +54,19 @@ describe('RequirementSyncConfig', () => {
     ).toThrow(/GITLAB_CLOCK_SKEW/);
   });
 
+  it('gives a backfill slot back every 2 s unless told otherwise, never below 100 ms', () => {
+    expect(loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't' }).BACKFILL_SLICE).toBe(2_000);
+    expect(
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', BACKFILL_SLICE: '250ms' }).BACKFILL_SLICE,
+    ).toBe(250);
+    expect(() => loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', BACKFILL_SLICE: '10ms' })).toThrow(
+      /BACKFILL_SLICE/,
+    );
+    expect(() =>
+      loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', BACKFILL_SLICE: 'a while' }),
+    ).toThrow(/BACKFILL_SLICE/);
+  });
+
   it('reads durations and names a bad one', () => {
     expect(
       loadConfig(RequirementSyncConfig, { CORE_API_TOKEN: 't', RECONCILE_INTERVAL: '3s' }).RECONCILE_INTERVAL,

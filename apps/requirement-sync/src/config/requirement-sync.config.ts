@@ -28,6 +28,17 @@ export class RequirementSyncConfig extends GitlabConsumerConfig {
   BACKFILL_PROGRESS_INTERVAL = 2_000;
 
   /**
+   * A backfill job gives its slot back after this long (it goes on from its checkpoint in a later
+   * job), so that many connections' backfills take turns, the smallest remaining first (`2s`, at
+   * least 100 ms; apps/requirement-sync/README.md, "Backfill").
+   */
+  @Min(100)
+  @Max(3_600_000)
+  @IsInt({ message: 'must be a duration such as 2s or 2000 (ms)' })
+  @ToDurationMs()
+  BACKFILL_SLICE = 2_000;
+
+  /**
    * How long an issue carrying a defect marker that no pushed defect owns is kept out of the
    * requirements after GitLab created it (`2m`): defect-sync's events about the push may come after
    * the issue's webhook. After that, such an issue (a /clone, a pasted description) is a requirement.

@@ -76,7 +76,7 @@ export class ConnectionRepository {
   ): Promise<Array<{ connectionId: string; job: SyncJobKind }>> {
     const rows: Array<{ connection_id: string; job: SyncJobKind }> = await tx.query(
       `SELECT connection_id, job FROM (
-         SELECT connection_id, last_reconciled_at, CASE
+         SELECT connection_id, last_reconciled_at, backfill_state, backfill_expected, backfill_imported, CASE
            WHEN backfill_state IN ('pending', 'running') THEN 'backfill'
            WHEN backfill_state = 'failed' THEN
              CASE WHEN backfill_finished_at < now() - make_interval(secs => $4::float8) THEN 'backfill' END
@@ -98,7 +98,13 @@ export class ConnectionRepository {
           AND (auth_failed_at IS NULL OR auth_failed_at < now() - make_interval(secs => $4::float8))
           AND ($5::uuid IS NULL OR connection_id = $5::uuid)) due
         WHERE job IS NOT NULL
-        ORDER BY coalesce(last_reconciled_at, '-infinity')`,
+        -- Backfills take turns (BACKFILL_SLICE): new ones first (their first job makes the
+        -- estimate), then the fewest issues left (apps/requirement-sync/README.md, "Backfill").
+        ORDER BY coalesce(last_reconciled_at, '-infinity'),
+                 CASE WHEN job <> 'backfill' THEN NULL
+                      WHEN backfill_state = 'pending' THEN -1
+                      ELSE greatest(coalesce(backfill_expected, 0) - backfill_imported, 0) END NULLS LAST,
+                 connection_id`,
       [
         settings.reconcileMs / 1000,
         settings.reconcileManualMs / 1000,

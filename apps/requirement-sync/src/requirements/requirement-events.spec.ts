@@ -3,7 +3,13 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 
-import { RequirementUpsertedV1, type CloudEvent } from '@testkase/contracts';
+import {
+  MAX_UPSERTED_BATCH_BYTES,
+  MAX_UPSERTED_BATCH_ITEMS,
+  RequirementUpsertedBatchV1,
+  RequirementUpsertedV1,
+  type CloudEvent,
+} from '@testkase/contracts';
 import { stagedOutboxRow } from '@testkase/platform';
 
 import { MAX_EVENT_DESCRIPTION_BYTES, requirementEvents } from './requirement-events';
@@ -186,6 +192,74 @@ describe('requirementEvents', () => {
         },
       });
       expect(data.replaced).toEqual({ title: 'Mine', descriptionOmitted: true });
+    });
+  });
+
+  describe('as upserted_batch messages (the backfill)', () => {
+    const connectionId = '6f1c1a3e-0d7e-4c3b-9a57-1d2b3c4d5e6f';
+    const created = (count: number, overrides: Partial<RequirementRecord> = {}) =>
+      Array.from({ length: count }, (_, index) => ({
+        record: record({
+          id: `0b4f6a2e-8f4f-4f0c-9d64-${String(index).padStart(12, '0')}`,
+          iid: index + 1,
+          ...overrides,
+        }),
+        created: true,
+      }));
+    const batches = (outcomes: Parameters<typeof requirementEvents>[0]) =>
+      requirementEvents(outcomes, { batchFor: connectionId }).messages;
+
+    it('carries exactly the data each single upserted event would, in order, valid against the contract', () => {
+      const outcomes = created(3);
+      const [batch, ...rest] = batches(outcomes);
+      expect(rest).toEqual([]);
+      expect(batch!.subject).toBe('testkase.requirement.upserted_batch');
+      const event = batch!.event as CloudEvent<RequirementUpsertedBatchV1>;
+      expect(event).toMatchObject({ type: 'testkase.requirement.upserted_batch.v1', subject: connectionId });
+      expect(validateSync(plainToInstance(RequirementUpsertedBatchV1, event.data))).toEqual([]);
+      const singles = requirementEvents(outcomes).messages.map(
+        (message) => (message.event as CloudEvent<RequirementUpsertedV1>).data,
+      );
+      expect(event.data).toEqual({ connectionId, items: singles });
+    });
+
+    it('keeps deprecated and detached single, after the batch', () => {
+      expect(
+        batches([
+          ...created(2),
+          {
+            record: record({ status: 'Deprecated', deprecated_reason: 'closed', changed_fields: ['status'] }),
+            created: false,
+          },
+        ]).map((message) => message.subject),
+      ).toEqual(['testkase.requirement.upserted_batch', 'testkase.requirement.deprecated']);
+    });
+
+    it('splits by count', () => {
+      const messages = batches(created(2 * MAX_UPSERTED_BATCH_ITEMS + 1));
+      expect(
+        messages.map(
+          (message) => (message.event as CloudEvent<RequirementUpsertedBatchV1>).data.items.length,
+        ),
+      ).toEqual([MAX_UPSERTED_BATCH_ITEMS, MAX_UPSERTED_BATCH_ITEMS, 1]);
+    });
+
+    it('splits by JSON bytes, escapes included, and every batch can be staged', () => {
+      // 40 KiB of control characters: 240 KiB JSON-encoded per item, so two fit in 512 KiB, not three.
+      const controls = '\u0001'.repeat(20 * 1024);
+      const messages = batches(
+        created(5, { description_markdown: controls, description_html: `<p>${controls}</p>` }),
+      );
+      const sizes = messages.map(
+        (message) => (message.event as CloudEvent<RequirementUpsertedBatchV1>).data.items.length,
+      );
+      expect(sizes).toEqual([2, 2, 1]);
+      for (const message of messages) {
+        expect(Buffer.byteLength(JSON.stringify(message.event), 'utf8')).toBeLessThan(
+          MAX_UPSERTED_BATCH_BYTES + 8_192,
+        );
+        expect(() => stagedOutboxRow(message)).not.toThrow();
+      }
     });
   });
 });

@@ -1,7 +1,10 @@
 import {
+  MAX_UPSERTED_BATCH_BYTES,
+  MAX_UPSERTED_BATCH_ITEMS,
   RequirementDeprecated,
   RequirementDetached,
   RequirementUpserted,
+  RequirementUpsertedBatch,
   type EventDefinition,
   type RequirementUpsertedV1,
   type RequirementV1,
@@ -70,9 +73,17 @@ export interface ChangeCounts {
  */
 export function requirementEvents(
   outcomes: readonly UpsertOutcome[],
-  options: { deprecatedReason?: 'closed' | 'deleted_or_moved' } = {},
+  options: {
+    deprecatedReason?: 'closed' | 'deleted_or_moved';
+    /**
+     * The `upserted` events of this connection travel as `upserted_batch` messages instead (the
+     * backfill; docs/ARCHITECTURE.md, "Events for TestKase core"). The other events stay single.
+     */
+    batchFor?: string;
+  } = {},
 ): { messages: OutboxMessage[]; counts: ChangeCounts } {
   const messages: OutboxMessage[] = [];
+  const batched: RequirementUpsertedV1[] = [];
   const counts: ChangeCounts = { created: 0, updated: 0, deprecated: 0 };
   for (const { record, created } of outcomes) {
     const changed = record.changed_fields;
@@ -80,13 +91,14 @@ export function requirementEvents(
     if (created) counts.created += 1;
     else if (changed.length > 0) counts.updated += 1;
     if (created || changed.length > 0) {
-      messages.push(
-        message(
-          RequirementUpserted,
-          { requirement, created, changedFields: [...changed], ...writeEffectsOf(record) },
-          record.id,
-        ),
-      );
+      const data: RequirementUpsertedV1 = {
+        requirement,
+        created,
+        changedFields: [...changed],
+        ...writeEffectsOf(record),
+      };
+      if (options.batchFor === undefined) messages.push(message(RequirementUpserted, data, record.id));
+      else batched.push(data);
     }
     const becameDeprecated =
       record.status === 'Deprecated' &&
@@ -107,7 +119,41 @@ export function requirementEvents(
       );
     }
   }
+  if (options.batchFor !== undefined) messages.unshift(...upsertedBatches(options.batchFor, batched));
   return { messages, counts };
+}
+
+/**
+ * `items` as `upserted_batch` messages, in order: at most MAX_UPSERTED_BATCH_ITEMS items and
+ * MAX_UPSERTED_BATCH_BYTES bytes of item JSON in each (an item larger than that alone goes alone;
+ * the outbox's per-event bound still applies to it, as it would to its single event).
+ */
+export function upsertedBatches(
+  connectionId: string,
+  items: readonly RequirementUpsertedV1[],
+): OutboxMessage[] {
+  const messages: OutboxMessage[] = [];
+  let batch: RequirementUpsertedV1[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (batch.length === 0) return;
+    messages.push(message(RequirementUpsertedBatch, { connectionId, items: batch }, connectionId));
+    batch = [];
+    bytes = 0;
+  };
+  for (const item of items) {
+    // Its JSON in UTF-8 bytes, escapes included, and the comma.
+    const size = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1;
+    if (
+      batch.length >= MAX_UPSERTED_BATCH_ITEMS ||
+      (batch.length > 0 && bytes + size > MAX_UPSERTED_BATCH_BYTES)
+    )
+      flush();
+    batch.push(item);
+    bytes += size;
+  }
+  flush();
+  return messages;
 }
 
 /**

@@ -49,7 +49,7 @@ export class BackfillRunner {
   async run(lease: JobLease, start: ConnectionRecord, signal: AbortSignal): Promise<void> {
     const connectionId = start.connection_id;
     const gitlab = await this.access.clientFor(connectionId);
-    let connection = start;
+    const connection = start;
     if (connection.backfill_state !== 'running') {
       const expected = await this.estimateExpected(gitlab, Number(connection.gitlab_project_id));
       const begun = await lease.transaction(async (tx) => {
@@ -72,8 +72,10 @@ export class BackfillRunner {
         return updated;
       });
       if (!begun) return;
-      connection = begun;
       this.logger.info({ connectionId, expected }, 'backfill started');
+      // The first turn only makes the estimate: the scheduler then takes the backfills with the
+      // fewest issues left first (apps/requirement-sync/README.md, "Backfill").
+      return;
     } else {
       this.logger.info(
         {
@@ -109,10 +111,19 @@ export class BackfillRunner {
       resumeFrom: connection.backfill_cursor ?? undefined,
     });
     const current = connection;
+    // This turn ends after BACKFILL_SLICE: no page is fetched after that, the ones fetched are
+    // written, and a later job goes on from the checkpoint (apps/requirement-sync/README.md).
+    const turnEnds = Date.now() + this.config.BACKFILL_SLICE;
+    async function* thisTurn<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+      for await (const item of source) {
+        yield item;
+        if (Date.now() >= turnEnds) return;
+      }
+    }
     async function* mappedPages(
       writer: IssuePageWriter,
     ): AsyncGenerator<MappedPage & { next: string | null }> {
-      for await (const page of prefetch(pages)) {
+      for await (const page of prefetch(thisTurn(pages))) {
         if (signal.aborted) return;
         yield { ...writer.map(page.items, current), next: page.next };
       }
@@ -174,6 +185,7 @@ export class BackfillRunner {
     const written = await lease.transaction(async (tx) => {
       const finishedAt = last ? new Date() : null;
       const counts = await this.writer.write(tx, connection, rows, {
+        batchEvents: true,
         extra: () =>
           page.reportNow
             ? [this.progress(connection, last ? 'completed' : 'running', page.imported, finishedAt)]

@@ -111,6 +111,11 @@ export class IssuePageWriter {
       observeLag?: boolean;
       /** The rows were read one by one just now, after their stored state (a fresh read). */
       fresh?: boolean;
+      /**
+       * `upserted` events go as `upserted_batch` messages of this connection (the backfill;
+       * docs/ARCHITECTURE.md, "Events for TestKase core").
+       */
+      batchEvents?: boolean;
     } = {},
   ): Promise<WriteCounts | null> {
     if (!(await this.stillCurrent(tx, connection))) return null;
@@ -121,7 +126,10 @@ export class IssuePageWriter {
       skewMs: this.skewMs,
     });
     const unordered = fresh ? [] : await this.unordered(sqlOf(tx), context, rows, outcomes);
-    const { messages, counts: changeCounts } = requirementEvents(outcomes);
+    const { messages, counts: changeCounts } = requirementEvents(
+      outcomes,
+      options.batchEvents ? { batchFor: connection.connection_id } : {},
+    );
     const counts: WriteCounts = { ...changeCounts, unordered };
     await this.outbox.addMany(tx, [...messages, ...(options.extra?.(counts) ?? [])]);
     if (options.observeLag) {

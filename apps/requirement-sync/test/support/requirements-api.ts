@@ -1,4 +1,11 @@
-import type { CloudEvent, RequirementUpsertedV1, RequirementV1 } from '@testkase/contracts';
+import {
+  RequirementUpserted,
+  RequirementUpsertedBatch,
+  type CloudEvent,
+  type RequirementUpsertedBatchV1,
+  type RequirementUpsertedV1,
+  type RequirementV1,
+} from '@testkase/contracts';
 import type { NatsProbe, TestStack } from '@testkase/testing';
 
 export interface RequirementPage {
@@ -42,14 +49,24 @@ export async function requirementOfIssue(
   return (await allRequirements(stack, projectId)).find((requirement) => requirement.external.iid === iid);
 }
 
-/** `testkase.requirement.upserted` events of one project (as TestKase core would read them). */
+/**
+ * `testkase.requirement.upserted` events of one project (as TestKase core would read them), in
+ * stream order; each item of an `upserted_batch` counts as its own event (with the batch's id).
+ */
 export async function upsertedEvents(
   probe: NatsProbe,
   projectId: string,
 ): Promise<Array<CloudEvent<RequirementUpsertedV1>>> {
-  const events = await probe.events<RequirementUpsertedV1>(
+  const events = await probe.events<RequirementUpsertedV1 | RequirementUpsertedBatchV1>(
     'TESTKASE_EVENTS',
-    'testkase.requirement.upserted',
+    'testkase.requirement.>',
   );
-  return events.filter((event) => event.data.requirement.projectId === projectId);
+  return events
+    .flatMap((event): Array<CloudEvent<RequirementUpsertedV1>> => {
+      if (event.type === RequirementUpsertedBatch.type)
+        return (event.data as RequirementUpsertedBatchV1).items.map((data) => ({ ...event, data }));
+      if (event.type === RequirementUpserted.type) return [event as CloudEvent<RequirementUpsertedV1>];
+      return [];
+    })
+    .filter((event) => event.data.requirement.projectId === projectId);
 }

@@ -22,9 +22,11 @@ import {
   DefectUpdatedV1,
   DeliveriesRefusedV1,
   DeliveriesSeenV1,
+  MAX_UPSERTED_BATCH_ITEMS,
   ReconciliationReportedV1,
   RequirementDeprecatedV1,
   RequirementDetachedV1,
+  RequirementUpsertedBatchV1,
   RequirementUpsertedV1,
   ResyncRequestedV1,
   WebhookVerifierV1,
@@ -48,6 +50,11 @@ const cases: Array<[string, new () => object, object]> = [
     'testkase.requirement.upserted (re-attached)',
     RequirementUpsertedV1,
     fixtures.requirementReattachedFixture,
+  ],
+  [
+    'testkase.requirement.upserted_batch',
+    RequirementUpsertedBatchV1,
+    fixtures.requirementUpsertedBatchFixture,
   ],
   ['testkase.requirement.deprecated', RequirementDeprecatedV1, fixtures.requirementDeprecatedFixture],
   ['testkase.requirement.deprecated (moved)', RequirementDeprecatedV1, fixtures.requirementMovedFixture],
@@ -99,6 +106,25 @@ describe('event contracts', () => {
       ['droppedPriorityOverride', { droppedPriorityOverride: 'urgent' }],
     ])('rejects a bad %s', (_field, change) => {
       expect(valid({ ...fixtures.requirementReattachedFixture, ...change }).length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('testkase.requirement.upserted_batch', () => {
+    const valid = (payload: object) =>
+      validateSync(plainToInstance(RequirementUpsertedBatchV1, payload), { forbidUnknownValues: true });
+    const item = fixtures.requirementUpsertedFixture;
+
+    it('takes up to MAX_UPSERTED_BATCH_ITEMS items, each an upserted event', () => {
+      const items = Array.from({ length: MAX_UPSERTED_BATCH_ITEMS }, () => item);
+      expect(valid({ ...fixtures.requirementUpsertedBatchFixture, items })).toEqual([]);
+    });
+
+    it.each([
+      ['no items', []],
+      ['too many items', Array.from({ length: MAX_UPSERTED_BATCH_ITEMS + 1 }, () => item)],
+      ['an item that is not a valid upserted event', [item, { ...item, changedFields: ['colour'] }]],
+    ])('rejects %s', (_case, items) => {
+      expect(valid({ ...fixtures.requirementUpsertedBatchFixture, items }).length).toBeGreaterThan(0);
     });
   });
 

@@ -26,6 +26,7 @@ import type {
   ReconciliationReportedV1,
   RequirementDeprecatedV1,
   RequirementDetachedV1,
+  RequirementUpsertedBatchV1,
   RequirementUpsertedV1,
   RequirementV1,
 } from './requirement/requirement.events';
@@ -122,6 +123,24 @@ export const requirementUpsertedFixture: RequirementUpsertedV1 = {
   requirement: requirementFixture,
   created: false,
   changedFields: ['title', 'labels', 'priority'],
+};
+
+/** Two requirements of one backfill page in one message; each item is one `upserted` event's data. */
+export const requirementUpsertedBatchFixture: RequirementUpsertedBatchV1 = {
+  connectionId,
+  items: [
+    { requirement: requirementFixture, created: true, changedFields: [] },
+    {
+      requirement: {
+        ...requirementFixture,
+        id: '9b2f4c1e-3d5a-4e6f-8a7b-0c1d2e3f4a5b',
+        external: { ...requirementFixture.external, iid: 43, issueId: 1043 },
+        title: 'Password reset by SMS',
+      },
+      created: true,
+      changedFields: [],
+    },
+  ],
 };
 
 /** A TestKase priority override dropped by a change of the issue's priority labels on GitLab. */

@@ -1,6 +1,7 @@
 import { ValidationError } from '@testkase/util';
 
 import { sanitizeRichHtml, UrlRewriter } from './html-sanitizer';
+import { renderWithoutHtml } from './markdown-fast-html';
 import { createMarkdownParser } from './markdown-parser';
 import { GITLAB_DESCRIPTION_MAX_CHARS, normaliseUntrustedText } from './untrusted-text';
 
@@ -66,9 +67,25 @@ export const renderGitlabMarkdown = (
   const rewriteUrl = projectUrlResolver(projectBaseUrl(options.projectWebUrl));
   const source = normaliseUntrustedText(markdown, GITLAB_DESCRIPTION_MAX_CHARS);
   if (source.trim() === '') return '';
-  return (
-    sanitizeRichHtml(withHtml.render(source), { rewriteUrl }) ??
-    sanitizeRichHtml(withoutHtml.render(source), { rewriteUrl }) ??
-    `<p>${escapeHtml(source)}</p>`
-  );
+  // Markdown that cannot hold HTML: the sanitizer's output without its pass (markdown-fast-html.ts).
+  return renderWithoutHtml(source, withHtml, rewriteUrl) ?? fullPipeline(source, rewriteUrl);
 };
+
+/**
+ * The full pipeline alone (markdown-it, then the sanitizer), without the fast path: what
+ * gitlab-markdown.spec.ts compares the fast path with.
+ */
+export const renderGitlabMarkdownFully = (
+  markdown: string | null | undefined,
+  options: RenderGitlabMarkdownOptions,
+): string => {
+  const rewriteUrl = projectUrlResolver(projectBaseUrl(options.projectWebUrl));
+  const source = normaliseUntrustedText(markdown, GITLAB_DESCRIPTION_MAX_CHARS);
+  if (source.trim() === '') return '';
+  return fullPipeline(source, rewriteUrl);
+};
+
+const fullPipeline = (source: string, rewriteUrl: UrlRewriter): string =>
+  sanitizeRichHtml(withHtml.render(source), { rewriteUrl }) ??
+  sanitizeRichHtml(withoutHtml.render(source), { rewriteUrl }) ??
+  `<p>${escapeHtml(source)}</p>`;

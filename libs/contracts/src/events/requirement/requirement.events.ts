@@ -1,5 +1,7 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -132,6 +134,33 @@ export class RequirementUpsertedV1 {
   @IsOptional() @IsIn(PRIORITIES) droppedPriorityOverride?: RequirementPriority;
 }
 export const RequirementUpserted = defineEvent<RequirementUpsertedV1>('testkase.requirement.upserted');
+
+/** At most this many items in one `testkase.requirement.upserted_batch` (one backfill page of 100). */
+export const MAX_UPSERTED_BATCH_ITEMS = 100;
+/**
+ * At most this many bytes of items (each item's JSON, UTF-8) in one `upserted_batch`, below the
+ * outbox's 768 KiB per event; an item larger than this alone travels as a batch of one.
+ */
+export const MAX_UPSERTED_BATCH_BYTES = 512 * 1024;
+
+/**
+ * testkase.requirement.upserted_batch — several `testkase.requirement.upserted` of one connection in
+ * one message (the backfill's pages). Each item is exactly the data of one `upserted` event, and is
+ * applied as that event would be (forward-only by `requirement.version`); the batch's CloudEvent id
+ * is the idempotency key of all its items together (docs/ARCHITECTURE.md, "Messaging").
+ */
+export class RequirementUpsertedBatchV1 {
+  @IsUUID() connectionId!: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_UPSERTED_BATCH_ITEMS)
+  @ValidateNested({ each: true })
+  @Type(() => RequirementUpsertedV1)
+  items!: RequirementUpsertedV1[];
+}
+export const RequirementUpsertedBatch = defineEvent<RequirementUpsertedBatchV1>(
+  'testkase.requirement.upserted_batch',
+);
 
 /**
  * testkase.requirement.deprecated — its issue was closed, deleted, moved to another project or turned
