@@ -141,7 +141,9 @@ export class GitlabWebhookController {
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly budget: InflightBudget,
-  ) {}
+  ) {
+    metrics.readInflightBytes(() => budget.total);
+  }
 
   register(fastify: FastifyInstance): void {
     void fastify.register((scope, _options, done) => {
@@ -222,7 +224,6 @@ export class GitlabWebhookController {
       return;
     }
     request[RESERVATION] = reservation;
-    this.metrics.inflightBytes.set(this.budget.total);
     // A body that never arrives (the sender gave up) never reaches the handler.
     reply.raw.once('close', () => {
       if (!request[HANDLING]) this.release(request);
@@ -234,7 +235,6 @@ export class GitlabWebhookController {
     const reservation = (request as WebhookRequest)[RESERVATION];
     if (!reservation || reservation.released) return;
     this.budget.release(reservation);
-    this.metrics.inflightBytes.set(this.budget.total);
   }
 
   /** Synchronous up to the publish; the answer is sent from the publish callback (no promises). */
