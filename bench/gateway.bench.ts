@@ -89,6 +89,10 @@ interface Measurement extends Latency {
   requestsPerSecond: number;
   slicesPerSecond: number[];
   failed: number;
+  /** Responses over all slices. */
+  answered: number;
+  /** Requests of the warm-up before the slices. */
+  warmUpRequests: number;
   peakRssMiB: number;
   /** CPU time per answered request, in µs, of the server, the NATS server and autocannon. */
   cpuPerRequestUs: { server: number; nats?: number; client: number };
@@ -157,27 +161,41 @@ function natsServerPid(natsUrl: string): number | undefined {
   return pids.length === 1 ? pids[0] : undefined;
 }
 
-/** CPU ms of a group of processes; one that has gone counts as 0 from then on. */
-function groupCpuMs(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => {
+/** CPU ms of each process of a group, by pid; one that has gone is left out. */
+function groupCpuMs(pids: readonly number[]): Map<number, number> {
+  const readings = new Map<number, number>();
+  for (const pid of pids) {
     try {
-      return sum + cpuMs(pid);
+      readings.set(pid, cpuMs(pid));
     } catch {
-      return sum;
+      // exited
     }
-  }, 0);
+  }
+  return readings;
 }
 
-/** CPU ms per second of each named group of processes while `during` runs. */
+/**
+ * CPU ms per second of each named group of processes while `during` runs, and the seconds it took.
+ * A group is re-listed at the end (Postgres starts and ends backends): a process that started
+ * meanwhile counts whole, one that ended meanwhile is left out.
+ */
 async function cpuRates(
-  groups: ReadonlyMap<string, readonly number[]>,
+  groups: ReadonlyMap<string, () => readonly number[]>,
   during: () => Promise<unknown>,
-): Promise<Map<string, number>> {
-  const before = new Map([...groups].map(([name, pids]) => [name, groupCpuMs(pids)]));
+): Promise<{ rates: Map<string, number>; seconds: number }> {
+  const before = new Map([...groups].map(([name, pids]) => [name, groupCpuMs(pids())]));
   const started = performance.now();
   await during();
   const seconds = (performance.now() - started) / 1000;
-  return new Map([...groups].map(([name, pids]) => [name, (groupCpuMs(pids) - before.get(name)!) / seconds]));
+  const rates = new Map(
+    [...groups].map(([name, pids]) => {
+      const start = before.get(name)!;
+      let spent = 0;
+      for (const [pid, ms] of groupCpuMs(pids())) spent += ms - (start.get(pid) ?? 0);
+      return [name, spent / seconds];
+    }),
+  );
+  return { rates, seconds };
 }
 
 /** Starts one of bench/lib's servers from dist and waits for its `{"port":…}` line. */
@@ -332,7 +350,11 @@ async function measurePeaks(
   connections: number,
   natsPid: number | undefined,
 ): Promise<Measurement[]> {
-  for (const target of targets) await load(target, connectionId, { connections, durationS: WARMUP_S }).result;
+  const warmedUp = new Map<Target, number>();
+  for (const target of targets) {
+    const warmUp = await load(target, connectionId, { connections, durationS: WARMUP_S }).result;
+    warmedUp.set(target, warmUp.requests.total);
+  }
   const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     process.stdout.write(`  ${connections} connections, round ${round}/${ROUNDS}\n`);
@@ -353,6 +375,8 @@ async function measurePeaks(
       slicesPerSecond: own.map((s) => s.rate),
       ...latencyOf(own.flatMap((s) => s.times).sort((a, b) => a - b)),
       failed: total((s) => s.failed),
+      answered: total((s) => s.answered),
+      warmUpRequests: warmedUp.get(target)!,
       peakRssMiB: peakRssMiB(target.pid),
       cpuPerRequestUs: {
         server: (total((s) => s.cpuMs.server) * 1000) / answered,
@@ -436,23 +460,26 @@ async function measureStack(bare: Target, natsPid: number | undefined): Promise<
       });
       if (response.status !== 202) throw new Error(`gateway answered ${response.status}`);
     });
-    const groups = new Map<string, number[]>([
-      ['gitlab-sim', [stack.app('gitlab-sim').pid]],
-      ...STACK_APPS.map((app): [string, number[]] => [app, [stack.app(app).pid]]),
-      ['nats-server (shared)', natsPid ? [natsPid] : []],
-      ['postgres, all processes (shared)', pidsNamed('postgres')],
+    const groups = new Map<string, () => number[]>([
+      ['gitlab-sim', () => [stack.app('gitlab-sim').pid]],
+      ...STACK_APPS.map((app): [string, () => number[]] => [app, () => [stack.app(app).pid]]),
+      ['nats-server (shared)', () => (natsPid ? [natsPid] : [])],
+      ['postgres, all processes (shared)', () => pidsNamed('postgres')],
     ]);
     // Startup work (migrations, first polls, JIT) settles first.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     process.stdout.write(`whole stack: idle CPU over ${IDLE_S} s …\n`);
-    const idle = await cpuRates(groups, () => new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000)));
+    const { rates: idle } = await cpuRates(
+      groups,
+      () => new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000)),
+    );
     const target: Target = {
       name: 'gateway',
       label: '(b) webhook-gateway within the whole stack',
       url: gateway.url,
       pid: gateway.pid,
     };
-    const busyByCount: Map<string, number>[] = [];
+    const busyByCount: { rates: Map<string, number>; seconds: number; delivered: number }[] = [];
     const shares: string[] = [];
     for (const connections of CONNECTION_COUNTS) {
       process.stdout.write(`whole stack, ${connections} connections …\n`);
@@ -469,11 +496,16 @@ async function measureStack(bare: Target, natsPid: number | undefined): Promise<
           `against ${fmt(bareRun.requestsPerSecond)} requests/s; gateway ${fmt(gatewayRun.cpuPerRequestUs.server)} µs CPU ` +
           `per request, p99 ${fmt(gatewayRun.p99, 1)} ms, ${fmt(gatewayRun.failed)} non-2xx + errors).`,
       );
-      busyByCount.push(busy);
+      busyByCount.push({ ...busy, delivered: gatewayRun.answered + gatewayRun.warmUpRequests });
     }
     const rows = [...groups.keys()].map(
       (name) =>
-        `| ${name} | ${fmt(idle.get(name), 1)} | ${busyByCount.map((busy) => fmt(busy.get(name))).join(' | ')} |`,
+        `| ${name} | ${fmt(idle.get(name), 1)} | ${busyByCount
+          .map(({ rates, seconds, delivered }) => {
+            const perDelivery = ((rates.get(name)! - idle.get(name)!) * seconds * 1000) / delivered;
+            return `${fmt(rates.get(name))} | ${fmt(perDelivery)}`;
+          })
+          .join(' | ')} |`,
     );
     return [
       '',
@@ -486,8 +518,8 @@ async function measureStack(bare: Target, natsPid: number | undefined): Promise<
       '',
       ...shares,
       '',
-      `| process | idle CPU ms/s | ${CONNECTION_COUNTS.map((c) => `CPU ms/s during the rounds at ${c} connections`).join(' | ')} |`,
-      `|---|--:|${CONNECTION_COUNTS.map(() => '--:|').join('')}`,
+      `| process | idle CPU ms/s | ${CONNECTION_COUNTS.map((c) => `${c} connections: CPU ms/s during the rounds | µs above idle per gateway delivery`).join(' | ')} |`,
+      `|---|--:|${CONNECTION_COUNTS.map(() => '--:|--:|').join('')}`,
       ...rows,
     ];
   } finally {
