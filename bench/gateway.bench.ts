@@ -12,11 +12,15 @@
  * load from elsewhere hits both sides of each ratio alike. Then (b), and (a) for comparison, at half
  * of (b)'s peak rate with the first connection count: with autocannon's `overallRate` (which sends
  * each second's quota as fast as it can, then idles), and with the same rate from staggered senders
- * whose quotas start at spread-out moments of the second. Results go to the `webhook-gateway`
- * section of bench/RESULTS.md.
+ * whose quotas start at spread-out moments of the second. Last, the whole stack as `npm start` runs
+ * it (the simulator and every app, in a fresh environment of their own): the CPU each process spends
+ * idle (ms per second), then (a) against the stack's gateway again, with the CPU every process of the
+ * stack spends meanwhile (the events the gateway publishes are consumed by the other apps). Results
+ * go to the `webhook-gateway` section of bench/RESULTS.md.
  *
- * Knobs: BENCH_CONNECTIONS (`10,50`), BENCH_ROUNDS (5), BENCH_DURATION seconds per slice (6),
- * BENCH_WARMUP seconds (3), BENCH_NAIVE=false to skip (c).
+ * Knobs: BENCH_CONNECTIONS (`10,64`), BENCH_ROUNDS (5), BENCH_DURATION seconds per slice (6),
+ * BENCH_WARMUP seconds (3), BENCH_NAIVE=false to skip (c), BENCH_STACK=false to skip the whole
+ * stack, BENCH_IDLE seconds of idle measurement (10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -32,6 +36,8 @@ import {
   eventually,
   migrateApp,
   startApp,
+  TestStack,
+  type AppName,
   type RunningApp,
   type TestEnvironment,
 } from '@testkase/testing';
@@ -39,12 +45,22 @@ import {
 import { recordFigures } from './lib/goals';
 import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 
-const CONNECTION_COUNTS = (process.env['BENCH_CONNECTIONS'] ?? '10,50').split(',').map(Number);
+const CONNECTION_COUNTS = (process.env['BENCH_CONNECTIONS'] ?? '10,64').split(',').map(Number);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 6);
 const WARMUP_S = Number(process.env['BENCH_WARMUP'] ?? 3);
 const WITH_NAIVE = process.env['BENCH_NAIVE'] !== 'false';
-const GOAL_RATIO = 0.5;
+const WITH_STACK = process.env['BENCH_STACK'] !== 'false';
+const IDLE_S = Number(process.env['BENCH_IDLE'] ?? 10);
+/** Every app `npm start` runs (tools/start.js), the simulator included. */
+const STACK_APPS = [
+  'webhook-gateway',
+  'connection-service',
+  'requirement-sync',
+  'defect-sync',
+  'comment-relay',
+] as const satisfies readonly Exclude<AppName, 'gitlab-sim'>[];
+const GOAL_RATIO = 0.6;
 const GOAL_P99_MS = 15;
 /** Staggered senders for the spread-out half-rate run. */
 const SPREAD_SENDERS = 10;
@@ -74,6 +90,10 @@ interface Measurement extends Latency {
   requestsPerSecond: number;
   slicesPerSecond: number[];
   failed: number;
+  /** Responses over all slices. */
+  answered: number;
+  /** Requests of the warm-up before the slices. */
+  warmUpRequests: number;
   peakRssMiB: number;
   /** CPU time per answered request, in µs, of the server, the NATS server and autocannon. */
   cpuPerRequestUs: { server: number; nats?: number; client: number };
@@ -106,18 +126,77 @@ function peakRssMiB(pid: number): number {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-/** The local nats-server process, when there is exactly one (for its CPU per request). */
-function natsServerPid(): number | undefined {
-  const pids = readdirSync('/proc')
+/** The processes whose command name is `comm`. */
+function pidsNamed(comm: string): number[] {
+  return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server';
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
       } catch {
         return false;
       }
-    });
-  return pids.length === 1 ? Number(pids[0]) : undefined;
+    })
+    .map(Number);
+}
+
+/**
+ * The local nats-server of `natsUrl` (for its CPU per request): the one started with its port, or
+ * the only one. Tests elsewhere on the machine may run private servers of their own.
+ */
+function natsServerPid(natsUrl: string): number | undefined {
+  const pids = pidsNamed('nats-server');
+  const port = new URL(natsUrl).port || '4222';
+  const withPort = pids.filter((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return args.some(
+        (arg, index) =>
+          arg === `--port=${port}` || ((arg === '-p' || arg === '--port') && args[index + 1] === port),
+      );
+    } catch {
+      return false;
+    }
+  });
+  if (withPort.length === 1) return withPort[0];
+  return pids.length === 1 ? pids[0] : undefined;
+}
+
+/** CPU ms of each process of a group, by pid; one that has gone is left out. */
+function groupCpuMs(pids: readonly number[]): Map<number, number> {
+  const readings = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      readings.set(pid, cpuMs(pid));
+    } catch {
+      // exited
+    }
+  }
+  return readings;
+}
+
+/**
+ * CPU ms per second of each named group of processes while `during` runs, and the seconds it took.
+ * A group is re-listed at the end (Postgres starts and ends backends): a process that started
+ * meanwhile counts whole, one that ended meanwhile is left out.
+ */
+async function cpuRates(
+  groups: ReadonlyMap<string, () => readonly number[]>,
+  during: () => Promise<unknown>,
+): Promise<{ rates: Map<string, number>; seconds: number }> {
+  const before = new Map([...groups].map(([name, pids]) => [name, groupCpuMs(pids())]));
+  const started = performance.now();
+  await during();
+  const seconds = (performance.now() - started) / 1000;
+  const rates = new Map(
+    [...groups].map(([name, pids]) => {
+      const start = before.get(name)!;
+      let spent = 0;
+      for (const [pid, ms] of groupCpuMs(pids())) spent += ms - (start.get(pid) ?? 0);
+      return [name, spent / seconds];
+    }),
+  );
+  return { rates, seconds };
 }
 
 /** Starts one of bench/lib's servers from dist and waits for its `{"port":…}` line. */
@@ -272,7 +351,11 @@ async function measurePeaks(
   connections: number,
   natsPid: number | undefined,
 ): Promise<Measurement[]> {
-  for (const target of targets) await load(target, connectionId, { connections, durationS: WARMUP_S }).result;
+  const warmedUp = new Map<Target, number>();
+  for (const target of targets) {
+    const warmUp = await load(target, connectionId, { connections, durationS: WARMUP_S }).result;
+    warmedUp.set(target, warmUp.requests.total);
+  }
   const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     process.stdout.write(`  ${connections} connections, round ${round}/${ROUNDS}\n`);
@@ -293,6 +376,8 @@ async function measurePeaks(
       slicesPerSecond: own.map((s) => s.rate),
       ...latencyOf(own.flatMap((s) => s.times).sort((a, b) => a - b)),
       failed: total((s) => s.failed),
+      answered: total((s) => s.answered),
+      warmUpRequests: warmedUp.get(target)!,
       peakRssMiB: peakRssMiB(target.pid),
       cpuPerRequestUs: {
         server: (total((s) => s.cpuMs.server) * 1000) / answered,
@@ -352,6 +437,98 @@ const fmt = (value: number | undefined, digits = 0) =>
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '–';
 
+/**
+ * Every app of `npm start` in a fresh environment: their idle CPU (ms/s), then the bare route
+ * against the stack's gateway at each connection count, with every process's CPU meanwhile.
+ */
+async function measureStack(bare: Target, natsPid: number | undefined): Promise<string[]> {
+  process.stdout.write('whole stack: starting every app …\n');
+  const stack = await TestStack.start({ apps: [...STACK_APPS], label: 'bench-stack' });
+  const nc = await connect({ servers: stack.environment.natsUrl, name: 'bench-stack' });
+  try {
+    const connectionId = randomUUID();
+    await putVerifier(nc, stack.environment, connectionId);
+    const gateway = stack.app('webhook-gateway');
+    await eventually(async () => {
+      const response = await fetch(`${gateway.url}/webhooks/gitlab/${connectionId}`, {
+        method: 'POST',
+        body: FIXTURE,
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': 'Issue Hook',
+          'x-gitlab-token': SECRET,
+        },
+      });
+      if (response.status !== 202) throw new Error(`gateway answered ${response.status}`);
+    });
+    const groups = new Map<string, () => number[]>([
+      ['gitlab-sim', () => [stack.app('gitlab-sim').pid]],
+      ...STACK_APPS.map((app): [string, () => number[]] => [app, () => [stack.app(app).pid]]),
+      ['nats-server (shared)', () => (natsPid ? [natsPid] : [])],
+      ['postgres, all processes (shared)', () => pidsNamed('postgres')],
+    ]);
+    // Startup work (migrations, first polls, JIT) settles first.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    process.stdout.write(`whole stack: idle CPU over ${IDLE_S} s …\n`);
+    const { rates: idle } = await cpuRates(
+      groups,
+      () => new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000)),
+    );
+    const target: Target = {
+      name: 'gateway',
+      label: '(b) webhook-gateway within the whole stack',
+      url: gateway.url,
+      pid: gateway.pid,
+    };
+    const busyByCount: { rates: Map<string, number>; seconds: number; delivered: number }[] = [];
+    const shares: string[] = [];
+    for (const connections of CONNECTION_COUNTS) {
+      process.stdout.write(`whole stack, ${connections} connections …\n`);
+      let measured: Measurement[] = [];
+      const busy = await cpuRates(groups, async () => {
+        measured = await measurePeaks([bare, target], connectionId, connections, natsPid);
+      });
+      const [bareRun, gatewayRun] = measured as [Measurement, Measurement];
+      const ratios = gatewayRun.slicesPerSecond.map((rate, round) => rate / bareRun.slicesPerSecond[round]!);
+      const ratio = median(ratios);
+      shares.push(
+        `- ${connections} connections, whole stack: gateway at **${(ratio * 100).toFixed(1)} %** of the bare route ` +
+          `(rounds: ${ratios.map((r) => `${(r * 100).toFixed(0)} %`).join(', ')}; ${fmt(gatewayRun.requestsPerSecond)} ` +
+          `against ${fmt(bareRun.requestsPerSecond)} requests/s; gateway ${fmt(gatewayRun.cpuPerRequestUs.server)} µs CPU ` +
+          `per request, p99 ${fmt(gatewayRun.p99, 1)} ms, ${fmt(gatewayRun.failed)} non-2xx + errors).`,
+      );
+      busyByCount.push({ ...busy, delivered: gatewayRun.answered + gatewayRun.warmUpRequests });
+    }
+    const rows = [...groups.keys()].map(
+      (name) =>
+        `| ${name} | ${fmt(idle.get(name), 1)} | ${busyByCount
+          .map(({ rates, seconds, delivered }) => {
+            const perDelivery = ((rates.get(name)! - idle.get(name)!) * seconds * 1000) / delivered;
+            return `${fmt(rates.get(name))} | ${fmt(perDelivery)}`;
+          })
+          .join(' | ')} |`,
+    );
+    return [
+      '',
+      '### Within the whole stack (every app of `npm start`)',
+      '',
+      'The simulator and every app from dist in a fresh environment (own database and NATS prefix), as ' +
+        "`npm start` runs them; the gateway's events are consumed by the other apps (for an unknown project). " +
+        `Idle: ${IDLE_S} s with no requests, 5 s after all were ready. Under load: the whole of the rounds at ` +
+        "that connection count (the bare route's slices and the gateway's), CPU ms per second of wall time.",
+      '',
+      ...shares,
+      '',
+      `| process | idle CPU ms/s | ${CONNECTION_COUNTS.map((c) => `${c} connections: CPU ms/s during the rounds | µs above idle per gateway delivery`).join(' | ')} |`,
+      `|---|--:|${CONNECTION_COUNTS.map(() => '--:|--:|').join('')}`,
+      ...rows,
+    ];
+  } finally {
+    await nc.close();
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const environment = await createTestEnvironment('bench');
@@ -407,7 +584,7 @@ async function main(): Promise<void> {
       });
     }
 
-    const natsPid = natsServerPid();
+    const natsPid = natsServerPid(environment.natsUrl);
     const peaks: Measurement[] = [];
     for (const connections of CONNECTION_COUNTS) {
       process.stdout.write(`peak throughput, ${connections} connections …\n`);
@@ -456,6 +633,11 @@ async function main(): Promise<void> {
     ]
       .map(([, outcome, count]) => `${outcome} ${Number(count).toLocaleString('en-US')}`)
       .join(', ');
+
+    // The whole stack: the other servers of this run stop first, so that only `npm start`'s run.
+    for (const child of servers.splice(1)) child.kill('SIGTERM');
+    await gateway.stop();
+    const stackLines = WITH_STACK ? await measureStack(targets[0]!, natsPid) : [];
 
     const peakRows = peaks.map(
       (m) =>
@@ -521,6 +703,7 @@ async function main(): Promise<void> {
           `- ${label}: p99 ${fmt(run.latency.p99, 2)} ms (goal ≤ ${GOAL_P99_MS} ms: ${run.latency.p99 <= GOAL_P99_MS ? 'met' : 'not met'}).`,
       ),
       `- Gateway outcomes over the whole run: ${outcomes}.`,
+      ...stackLines,
     ].join('\n');
     publishResults('webhook-gateway', markdown);
     const halfOf = (label: string) => half.find((entry) => entry.label === label)!.run;

@@ -5,6 +5,8 @@ import { Events, type Msg, type MsgHdrs } from 'nats';
 import { createLogger, type NatsClient } from '@testkase/platform';
 
 import {
+  HOLD_MAX_BYTES,
+  HOLD_MS,
   MessageHeaders,
   parsePubAck,
   PipelinedJetStreamPublisher,
@@ -110,17 +112,57 @@ describe('PipelinedJetStreamPublisher', () => {
   it('writes what one event-loop turn queued in one write, with the headers as built', async () => {
     const first = [publish(1), publish(2), publish(3)];
     await tick();
-    const second = [publish(4)];
-    await tick();
     expect(connection.writes.map((write) => write.map((item) => item.subject))).toEqual([
       ['s.1', 's.2', 's.3'],
-      ['s.4'],
     ]);
     expect(connection.all[0]!.headers).toBe(
       'NATS/1.0\r\nNats-Msg-Id: m\r\nx-gitlab-event: Issue Hook\r\n\r\n',
     );
     for (const write of connection.all) connection.ack(write);
-    await expect(Promise.all([...first, ...second])).resolves.toHaveLength(4);
+    await expect(Promise.all(first)).resolves.toHaveLength(3);
+  });
+
+  it('holds publishes while the last write is unacknowledged, and writes them together after its last ack', async () => {
+    const first = [publish(1), publish(2)];
+    await tick();
+    const held = [publish(3)];
+    await tick();
+    held.push(publish(4));
+    await tick();
+    // Nothing new is written while s.1 and s.2 wait for their acks.
+    expect(connection.writes).toHaveLength(1);
+    connection.ack(connection.all[1]!);
+    await tick();
+    expect(connection.writes).toHaveLength(1);
+    connection.ack(connection.all[0]!);
+    await tick();
+    expect(connection.writes.map((write) => write.map((item) => item.subject))).toEqual([
+      ['s.1', 's.2'],
+      ['s.3', 's.4'],
+    ]);
+    for (const write of connection.writes[1]!) connection.ack(write);
+    await expect(Promise.all([...first, ...held])).resolves.toHaveLength(4);
+  });
+
+  it('ends a hold after HOLD_MS when no ack comes, or once the held bodies reach HOLD_MAX_BYTES', async () => {
+    const pending = [publish(1)];
+    await tick();
+    pending.push(publish(2));
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS + 20));
+    expect(connection.writes.map((write) => write.map((item) => item.subject))).toEqual([['s.1'], ['s.2']]);
+    const big = new Uint8Array(HOLD_MAX_BYTES / 2);
+    pending.push(
+      publisher.publishAsync('s.3', big, headers()),
+      publisher.publishAsync('s.4', big, headers()),
+    );
+    await tick();
+    expect(connection.writes.map((write) => write.map((item) => item.subject))).toEqual([
+      ['s.1'],
+      ['s.2'],
+      ['s.3', 's.4'],
+    ]);
+    for (const write of connection.all) connection.ack(write);
+    await expect(Promise.all(pending)).resolves.toHaveLength(4);
   });
 
   it('calls back exactly once per publish, whatever arrives', async () => {

@@ -45,7 +45,17 @@ export class GatewayMetrics {
     this.inflightBytes = metrics.gauge(
       'gateway_inflight_bytes',
       'Bytes of webhook bodies being received, published or spooled (all connections)',
+      [],
+      // Read at each scrape instead of set twice per request.
+      (gauge) => gauge.set(this.inflightReading()),
     );
+  }
+
+  private inflightReading: () => number = () => 0;
+
+  /** Where `gateway_inflight_bytes` is read from (the route's InflightBudget). */
+  readInflightBytes(reading: () => number): void {
+    this.inflightReading = reading;
   }
 
   count(event: string, outcome: DeliveryOutcome): void {
