@@ -61,7 +61,7 @@ const MEASURED: readonly AppName[] = [...SERVICES, 'gitlab-sim'];
 const MiB = 2 ** 20;
 
 /** A field of /proc/<pid>/status (VmRSS, VmHWM, …), in bytes. */
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
 }
@@ -85,6 +85,8 @@ async function heapUsed(url: string): Promise<number> {
 
 interface Figures {
   rss: number;
+  /** The process's own pages (RssAnon): RSS less the node binary and libraries, shared by every process. */
+  anon: number;
   heap: number;
 }
 
@@ -92,7 +94,14 @@ async function snapshot(bench: SyncBenchStack): Promise<Record<string, Figures>>
   const entries = await Promise.all(
     MEASURED.map(async (app) => {
       const running = bench.stack.app(app);
-      return [app, { rss: procStatus(running.pid, 'VmRSS'), heap: await heapUsed(running.url) }] as const;
+      return [
+        app,
+        {
+          rss: procStatus(running.pid, 'VmRSS'),
+          anon: procStatus(running.pid, 'RssAnon'),
+          heap: await heapUsed(running.url),
+        },
+      ] as const;
     }),
   );
   return Object.fromEntries(entries);
@@ -223,7 +232,10 @@ async function main(): Promise<void> {
     const idle = await snapshot(bench);
     console.table(
       Object.fromEntries(
-        Object.entries(idle).map(([app, f]) => [app, { rssMiB: fmt(f.rss), heapMiB: fmt(f.heap) }]),
+        Object.entries(idle).map(([app, f]) => [
+          app,
+          { rssMiB: fmt(f.rss), ownMiB: fmt(f.anon), heapMiB: fmt(f.heap) },
+        ]),
       ),
     );
     if (IDLE_ONLY) return;
@@ -231,6 +243,7 @@ async function main(): Promise<void> {
     const peakReset = MEASURED.every((app) => resetPeak(bench.stack.app(app).pid));
     const peakHeap: Record<string, number> = Object.fromEntries(MEASURED.map((app) => [app, 0]));
     const peakRss: Record<string, number> = Object.fromEntries(MEASURED.map((app) => [app, 0]));
+    const peakAnon: Record<string, number> = Object.fromEntries(MEASURED.map((app) => [app, 0]));
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
@@ -238,6 +251,7 @@ async function main(): Promise<void> {
         for (const [app, f] of Object.entries(now ?? {})) {
           peakHeap[app] = Math.max(peakHeap[app] ?? 0, f.heap);
           peakRss[app] = Math.max(peakRss[app] ?? 0, f.rss);
+          peakAnon[app] = Math.max(peakAnon[app] ?? 0, f.anon);
         }
         await sleep(1_000);
       }
@@ -255,7 +269,7 @@ async function main(): Promise<void> {
       const product = (SERVICES as readonly string[]).includes(app);
       const i = idle[app]!;
       const p = peakRss[app]!;
-      return `| ${app}${product ? '' : ' (simulator, not a goal)'} | ${fmt(i.rss)} | ${product ? verdict(i.rss, GOAL_IDLE_MIB) : '–'} | ${fmt(i.heap)} | ${fmt(p)} | ${product ? verdict(p, GOAL_LOAD_MIB) : '–'} | ${fmt(peakHeap[app]!)} | ${fmt(after[app]!.rss)} |`;
+      return `| ${app}${product ? '' : ' (simulator, not a goal)'} | ${fmt(i.rss)} | ${product ? verdict(i.rss, GOAL_IDLE_MIB) : '–'} | ${fmt(i.anon)} | ${fmt(i.heap)} | ${fmt(p)} | ${product ? verdict(p, GOAL_LOAD_MIB) : '–'} | ${fmt(peakAnon[app]!)} | ${fmt(peakHeap[app]!)} | ${fmt(after[app]!.rss)} |`;
     });
     const failing = SERVICES.filter(
       (app) => idle[app]!.rss / MiB > GOAL_IDLE_MIB || peakRss[app]! / MiB > GOAL_LOAD_MIB,
@@ -263,10 +277,10 @@ async function main(): Promise<void> {
     publishResults(
       'memory',
       [
-        `Every service from dist as the image runs it (\`node dist/apps/<app>/src/main.js\`, NODE_ENV ${IMAGE_ENV['NODE_ENV'] ?? 'unset'} and NODE_OPTIONS ${NODE_OPTIONS ? `\`${NODE_OPTIONS}\`` : 'empty'}${process.env['BENCH_NODE_OPTIONS'] === undefined ? ' as deploy/Dockerfile sets them' : ' (BENCH_NODE_OPTIONS)'}), on a fresh database and NATS prefix. Idle: ${IDLE_S} s after the last app was ready. Load, in turn: a backfill of ${ISSUES.toLocaleString('en-US')} issues (${phases[`backfill of ${ISSUES} issues`]?.toFixed(1)} s), ${EDITS.toLocaleString('en-US')} issue edits delivered as webhooks through the gateway into requirement-sync (${phases[`${EDITS} issue edits (webhooks through the gateway)`]?.toFixed(1)} s), ${PUSHES} defect pushes (${phases[`${PUSHES} defect pushes`]?.toFixed(1)} s) and ${COMMENTS} defect comments (${phases[`${COMMENTS} defect comments`]?.toFixed(1)} s). RSS from /proc/<pid>/status (peak: VmHWM${peakReset ? ', reset before the load' : ', not resettable here, so including startup'}, and 1 s samples); heap used from each app's /metrics (\`nodejs_heap_size_used_bytes\`, 1 s samples). MiB.`,
+        `Every service from dist as the image runs it (\`node dist/apps/<app>/src/main.js\`, NODE_ENV ${IMAGE_ENV['NODE_ENV'] ?? 'unset'} and NODE_OPTIONS ${NODE_OPTIONS ? `\`${NODE_OPTIONS}\`` : 'empty'}${process.env['BENCH_NODE_OPTIONS'] === undefined ? ' as deploy/Dockerfile sets them' : ' (BENCH_NODE_OPTIONS)'}), on a fresh database and NATS prefix. Idle: ${IDLE_S} s after the last app was ready. Load, in turn: a backfill of ${ISSUES.toLocaleString('en-US')} issues (${phases[`backfill of ${ISSUES} issues`]?.toFixed(1)} s), ${EDITS.toLocaleString('en-US')} issue edits delivered as webhooks through the gateway into requirement-sync (${phases[`${EDITS} issue edits (webhooks through the gateway)`]?.toFixed(1)} s), ${PUSHES} defect pushes (${phases[`${PUSHES} defect pushes`]?.toFixed(1)} s) and ${COMMENTS} defect comments (${phases[`${COMMENTS} defect comments`]?.toFixed(1)} s). RSS from /proc/<pid>/status (peak: VmHWM${peakReset ? ', reset before the load' : ', not resettable here, so including startup'}, and 1 s samples); own: RssAnon, the RSS less the pages of the node binary and its libraries, which every Node process on the host shares (about 50 MiB of each RSS); heap used from each app's /metrics (\`nodejs_heap_size_used_bytes\`, 1 s samples). MiB.`,
         '',
-        '| service | idle RSS | goal | idle heap used | peak RSS under load | goal | peak heap used | RSS after load |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        '| service | idle RSS | goal | idle own (RssAnon) | idle heap used | peak RSS under load | goal | peak own (1 s samples) | peak heap used | RSS after load |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ...rows,
         '',
         failing.length === 0
