@@ -3,7 +3,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 import { connect, type NatsConnection } from 'nats';
 
-import { GitlabSimClient, SIM_ACCESS, TestStack, type SimBulkIssues } from '@testkase/testing';
+import {
+  GitlabSimClient,
+  SIM_ACCESS,
+  TestStack,
+  type SimBulkIssues,
+  type StackOptions,
+} from '@testkase/testing';
 
 /**
  * The stack the requirement-sync benchmarks run: gitlab-sim, webhook-gateway, connection-service
@@ -17,11 +23,17 @@ export class SyncBenchStack {
     readonly nc: NatsConnection,
   ) {}
 
-  static async start(label: string, env: Record<string, string> = {}): Promise<SyncBenchStack> {
+  static async start(
+    label: string,
+    env: Record<string, string> = {},
+    options: Pick<StackOptions, 'apps' | 'nodeArgs'> & { envAll?: Record<string, string> } = {},
+  ): Promise<SyncBenchStack> {
     const stack = await TestStack.start({
-      apps: ['webhook-gateway', 'connection-service', 'requirement-sync'],
+      apps: options.apps ?? ['webhook-gateway', 'connection-service', 'requirement-sync'],
       label,
+      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
       env: {
+        '*': options.envAll ?? {},
         'requirement-sync': { SYNC_SCHEDULER_TICK: '200ms', ...env },
       },
     });

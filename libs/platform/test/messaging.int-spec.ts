@@ -520,6 +520,43 @@ describe('messaging against the real NATS and Postgres', () => {
     expect(pending).toBe(0);
   });
 
+  it('reads and publishes at most batchBytes of payload a round (at least one row), every row in order', async () => {
+    const subject = 'integration.relay.bytes';
+    const SizedEvent = defineEvent<{ n: number; padding: string }>(subject);
+    const outbox = new Outbox(SCHEMA, 'test');
+    await dataSource.transaction(async (tx) => {
+      for (let n = 1; n <= 7; n += 1) {
+        // The fourth is larger than the whole budget: a round of its own.
+        await outbox.add(tx, SizedEvent, { n, padding: 'x'.repeat(n === 4 ? 40_000 : 10_000) });
+      }
+    });
+    const budget = 32_000;
+    const relay = new OutboxRelay(
+      { databaseUrl: database.url, schema: SCHEMA, batchBytes: budget },
+      nats,
+      logger,
+      metrics,
+    );
+    relays.push(relay);
+    relay.start();
+    const messages = await eventually(async () => {
+      const all = await readAll(subject);
+      expect(all).toHaveLength(7);
+      return all;
+    });
+    expect(messages.map((m) => JSON.parse(Buffer.from(m.data).toString()).data.n)).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ]);
+    // Each round marks its rows published in one statement: one published_at per round.
+    const rounds: Array<{ rows: number; bytes: number }> = await dataSource.query(
+      `SELECT count(*)::int AS rows, sum(octet_length(payload))::int AS bytes FROM ${SCHEMA}.outbox
+        WHERE subject = $1 GROUP BY published_at ORDER BY published_at`,
+      [subject],
+    );
+    expect(rounds.map((round) => round.rows)).toEqual([3, 1, 3]);
+    for (const round of rounds) expect(round.rows === 1 || round.bytes <= budget).toBe(true);
+  });
+
   it('publishes every event exactly once when the relay is killed halfway and another takes over', async () => {
     const subject = 'integration.relay.killed';
     const KilledEvent = defineEvent<{ n: number }>(subject);

@@ -1,6 +1,6 @@
 import { renderGitlabMarkdown } from '@testkase/sync-rules';
 
-import { descriptionHtml } from './description-html';
+import { DESCRIPTION_CACHE_BOUNDS, descriptionCacheUsage, descriptionHtml } from './description-html';
 
 describe('descriptionHtml', () => {
   const project = 'https://gitlab.example.com/group/project';
@@ -24,6 +24,22 @@ describe('descriptionHtml', () => {
     const markdown = `# Title\n\n${'word '.repeat(10_000)}`;
     expect(descriptionHtml(markdown, project)).toBe(
       renderGitlabMarkdown(markdown, { projectWebUrl: project }),
+    );
+  });
+
+  it('stays within its entries and bytes however many descriptions pass (a backfill)', () => {
+    for (let n = 0; n < DESCRIPTION_CACHE_BOUNDS.maxEntries + 500; n += 1) {
+      descriptionHtml(`As a **buyer** I want feature ${n}.`, project);
+    }
+    expect(descriptionCacheUsage().entries).toBe(DESCRIPTION_CACHE_BOUNDS.maxEntries);
+    const large = 'word '.repeat(3_000);
+    for (let n = 0; n < 300; n += 1) descriptionHtml(`${n} ${large}`, project);
+    const usage = descriptionCacheUsage();
+    expect(usage.bytes).toBeLessThanOrEqual(DESCRIPTION_CACHE_BOUNDS.maxBytes);
+    expect(usage.entries).toBeLessThan(300);
+    // What is still cached is still right.
+    expect(descriptionHtml(`299 ${large}`, project)).toBe(
+      renderGitlabMarkdown(`299 ${large}`, { projectWebUrl: project }),
     );
   });
 });

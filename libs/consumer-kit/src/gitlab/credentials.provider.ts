@@ -2,9 +2,16 @@ import { JSONCodec } from 'nats';
 
 import { RPC, type ConnectionCredentials, type CredentialsReply } from '@testkase/contracts';
 import type { NatsClient } from '@testkase/platform';
-import { AppError, TransientError } from '@testkase/util';
+import { AppError, BoundedLru, ENTRY_OVERHEAD_BYTES, stringBytes, TransientError } from '@testkase/util';
 
 const codec = JSONCodec<unknown>();
+
+/**
+ * Bounds of the credentials kept (docs/RUNBOOK.md, "Memory"): one entry per connection served lately,
+ * a few hundred bytes each (a CA certificate makes it a few KiB). Past them the least recently used
+ * are fetched again when next needed.
+ */
+export const CREDENTIALS_CACHE_BOUNDS = { maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 } as const;
 
 /**
  * Fetches a connection's credentials from connection-service over NATS request/reply
@@ -12,13 +19,24 @@ const codec = JSONCodec<unknown>();
  * share one request. The token is never logged, stored or put in an error.
  */
 export class CredentialsProvider {
-  private readonly cache = new Map<string, { credentials: ConnectionCredentials; expiresAt: number }>();
+  private readonly cache: BoundedLru<string, { credentials: ConnectionCredentials; expiresAt: number }>;
   private readonly inFlight = new Map<string, Promise<ConnectionCredentials>>();
 
   constructor(
     private readonly nats: NatsClient,
-    private readonly settings: { readonly ttlMs: number; readonly timeoutMs: number },
-  ) {}
+    private readonly settings: {
+      readonly ttlMs: number;
+      readonly timeoutMs: number;
+      /** Default {@link CREDENTIALS_CACHE_BOUNDS}. */
+      readonly bounds?: { readonly maxEntries: number; readonly maxBytes: number };
+    },
+  ) {
+    this.cache = new BoundedLru({
+      ...(settings.bounds ?? CREDENTIALS_CACHE_BOUNDS),
+      sizeOf: (connectionId, entry) =>
+        stringBytes(connectionId) + stringBytes(JSON.stringify(entry.credentials)) + ENTRY_OVERHEAD_BYTES,
+    });
+  }
 
   /**
    * @throws AppError NOT_CONNECTED (connection-service knows no such active connection; permanent)
@@ -27,12 +45,18 @@ export class CredentialsProvider {
   async get(connectionId: string): Promise<ConnectionCredentials> {
     const cached = this.cache.get(connectionId);
     if (cached && cached.expiresAt > Date.now()) return cached.credentials;
+    if (cached) this.cache.delete(connectionId);
     let pending = this.inFlight.get(connectionId);
     if (!pending) {
       pending = this.fetch(connectionId).finally(() => this.inFlight.delete(connectionId));
       this.inFlight.set(connectionId, pending);
     }
     return pending;
+  }
+
+  /** Connections whose credentials are kept (tests). */
+  get cachedCount(): number {
+    return this.cache.size;
   }
 
   /** Forgets the credentials (GitLab refused the token, or the connection changed). */

@@ -13,8 +13,14 @@ import { outboxChannel } from './outbox';
 export interface OutboxRelaySettings {
   databaseUrl: string;
   schema: string;
-  /** Rows published per round trip. */
+  /** Rows published per round trip (default 500). */
   batchSize?: number;
+  /**
+   * Payload bytes read and published per round trip (default {@link OUTBOX_BATCH_BYTES}); a round
+   * takes at least one row, however large. Rows are up to MAX_OUTBOX_EVENT_BYTES each, so without
+   * it a round of 500 could hold hundreds of MiB (docs/RUNBOOK.md, "Memory").
+   */
+  batchBytes?: number;
   /** Fallback poll when no NOTIFY arrives (e.g. rows left by a crashed leader). */
   pollIntervalMs?: number;
   /**
@@ -24,6 +30,9 @@ export interface OutboxRelaySettings {
   maxAttempts?: number;
   applicationName?: string;
 }
+
+/** Default payload bytes of one relay round: 500 typical events of a few KiB, or five of the largest. */
+export const OUTBOX_BATCH_BYTES = 4 * 1024 * 1024;
 
 interface OutboxRow {
   id: string;
@@ -35,6 +44,8 @@ interface OutboxRow {
   attempts: number;
   traceparent: string | null;
   tracestate: string | null;
+  /** Unpublished rows the round looked at (at most batchSize), of which the byte bound kept `rows`. */
+  candidates: string;
 }
 
 /**
@@ -71,6 +82,7 @@ export class OutboxRelay extends LeaderRelay {
   private readonly publisher: EventPublisher;
   private readonly table: string;
   private readonly batchSize: number;
+  private readonly batchBytes: number;
   private readonly maxAttempts: number;
   private readonly published;
   private readonly lag;
@@ -99,6 +111,7 @@ export class OutboxRelay extends LeaderRelay {
     this.publisher = new EventPublisher(nats);
     this.table = `"${assertIdentifier(settings.schema)}".outbox`;
     this.batchSize = settings.batchSize ?? 500;
+    this.batchBytes = Math.max(1, settings.batchBytes ?? OUTBOX_BATCH_BYTES);
     this.maxAttempts = Math.max(1, settings.maxAttempts ?? 5);
     this.published = metrics.counter('outbox_published_total', 'Outbox events published to JetStream');
     this.lag = metrics.histogram(
@@ -132,11 +145,21 @@ export class OutboxRelay extends LeaderRelay {
   protected override async round(client: Client): Promise<RoundResult> {
     await this.refreshParkedCount(client, false);
     if (!this.nats.isConnected) return 'idle';
+    // The next batchSize rows, cut where their payloads pass batchBytes (the first row always
+    // stays). octet_length reads a TOASTed value's size without decompressing it.
     const { rows } = await client.query<OutboxRow>(
-      `SELECT id, event_id, subject, headers, payload, created_at, attempts, traceparent, tracestate
-         FROM ${this.table}
-        WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1`,
-      [this.batchSize],
+      `SELECT id, event_id, subject, headers, payload, created_at, attempts, traceparent, tracestate,
+              candidates
+         FROM (SELECT due.*, sum(octet_length(payload)) OVER (ORDER BY id) AS upto,
+                      row_number() OVER (ORDER BY id) AS position, count(*) OVER () AS candidates
+                 FROM (SELECT id, event_id, subject, headers, payload, created_at, attempts,
+                              traceparent, tracestate
+                         FROM ${this.table}
+                        WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1) AS due
+              ) AS sized
+        WHERE upto <= $2 OR position = 1
+        ORDER BY id`,
+      [this.batchSize, this.batchBytes],
     );
     if (rows.length === 0) return 'idle';
     // Publishes are pipelined on one connection, so JetStream stores them in this order. Each
@@ -165,7 +188,10 @@ export class OutboxRelay extends LeaderRelay {
       const now = Date.now();
       for (const row of sent) this.lag.observe((now - row.created_at.getTime()) / 1000);
     }
-    if (failed.length === 0) return rows.length < this.batchSize ? 'idle' : 'again';
+    const candidates = Number(rows[0]?.candidates ?? 0);
+    if (failed.length === 0) {
+      return candidates >= this.batchSize || rows.length < candidates ? 'again' : 'idle';
+    }
     let retrying = 0;
     for (const { row, error } of failed) {
       const permanent = permanentPublishFailure(error);

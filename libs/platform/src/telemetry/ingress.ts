@@ -10,7 +10,7 @@ import {
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { core } from '@opentelemetry/sdk-node';
+import type { core } from '@opentelemetry/sdk-node';
 
 import { spanContextFromTraceparent, tracer } from './tracing';
 
@@ -30,12 +30,19 @@ export function markUntrustedCarrier(carrier: object): void {
 export const isUntrustedCarrier = (carrier: unknown): boolean =>
   typeof carrier === 'object' && carrier !== null && UNTRUSTED.has(carrier);
 
+/**
+ * W3C trace context and baggage. The SDK is required here, not imported at the top: this module is
+ * loaded with otel.ts in every app, the SDK only when tracing is on (docs/RUNBOOK.md, "Memory").
+ */
+function w3cPropagator(): TextMapPropagator {
+  const sdk = require('@opentelemetry/sdk-node') as { core: typeof core };
+  return new sdk.core.CompositePropagator({
+    propagators: [new sdk.core.W3CTraceContextPropagator(), new sdk.core.W3CBaggagePropagator()],
+  });
+}
+
 /** W3C trace context and baggage, except from carriers marked untrusted. */
-export function untrustedIngressPropagator(
-  inner: TextMapPropagator = new core.CompositePropagator({
-    propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
-  }),
-): TextMapPropagator {
+export function untrustedIngressPropagator(inner: TextMapPropagator = w3cPropagator()): TextMapPropagator {
   return {
     inject: (ctx: Context, carrier: unknown, setter: TextMapSetter) => inner.inject(ctx, carrier, setter),
     extract: (ctx: Context, carrier: unknown, getter: TextMapGetter) =>

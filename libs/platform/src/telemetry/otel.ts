@@ -10,20 +10,9 @@
  * SDK and the exporter themselves; this file only supplies defaults.
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-
-import { linkUntrustedTraceparent, markUntrustedCarrier, untrustedIngressPropagator } from './ingress';
+import type { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 
 export interface TracingSettings {
   /** The default `service.name`; `OTEL_SERVICE_NAME` wins when set. */
@@ -40,8 +29,6 @@ export interface TracingSettings {
   /** The process environment (tests pass their own). */
   env?: NodeJS.ProcessEnv;
 }
-
-const QUIET_PATHS = ['/health/live', '/health/ready', '/metrics'];
 
 const truthy = (value: string | undefined) => /^(true|1|yes|on)$/i.test((value ?? '').trim());
 
@@ -71,57 +58,17 @@ export function tracingEnabled(settings: TracingSettings): boolean {
   );
 }
 
+/**
+ * Starts the OpenTelemetry SDK with the http, grpc, undici, Nest and pg instrumentations when
+ * {@link tracingEnabled}; otherwise loads none of it. The SDK, its configuration schema and the
+ * instrumentations are about 1.7 MB of JavaScript kept in every process's heap (the schema's
+ * validator alone 1.4 MiB; docs/RUNBOOK.md, "Memory"), so they are required here, when tracing is
+ * on, and not imported at the top of this file.
+ */
 export function startTracing(settings: TracingSettings): NodeSDK | undefined {
-  const env = settings.env ?? process.env;
   if (!tracingEnabled(settings)) return undefined;
-  const exporter =
-    settings.exporter ??
-    // Without a url the exporter reads OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else ENDPOINT + /v1/traces.
-    (env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
-      ? new OTLPTraceExporter()
-      : new OTLPTraceExporter({ url: `${(settings.otlpEndpoint ?? '').replace(/\/$/, '')}/v1/traces` }));
-  const version = packageVersion();
-  const untrusted = settings.untrustedIngress;
-  const sdk = new NodeSDK({
-    // OTEL_SERVICE_NAME (read by the env detector) is not overridden when it is set.
-    ...(env['OTEL_SERVICE_NAME'] ? {} : { serviceName: settings.serviceName }),
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: settings.serviceName,
-      ...(version ? { [ATTR_SERVICE_VERSION]: version } : {}),
-    }),
-    // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; no host or process probing at start.
-    resourceDetectors: [envDetector],
-    // No `sampler`: the SDK reads OTEL_TRACES_SAMPLER / _ARG (default parentbased_always_on).
-    textMapPropagator: untrustedIngressPropagator(),
-    // Metrics are Prometheus' (prom-client, /metrics): no OTLP metrics reader.
-    metricReaders: [],
-    spanProcessors: [
-      settings.exporter
-        ? new tracing.SimpleSpanProcessor(exporter)
-        : new tracing.BatchSpanProcessor(exporter),
-    ],
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => {
-          const route = (request.url ?? '').split('?')[0] ?? '';
-          if (QUIET_PATHS.includes(route)) return true;
-          if (untrusted?.(route)) markUntrustedCarrier(request.headers);
-          return false;
-        },
-        requestHook: (span, request) => {
-          if (untrusted && 'headers' in request && !('setHeader' in request)) {
-            linkUntrustedTraceparent(span, (request as IncomingMessage).headers);
-          }
-        },
-      }),
-      new GrpcInstrumentation(),
-      new UndiciInstrumentation(),
-      new NestInstrumentation(),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
-    ],
-  });
-  sdk.start();
-  return sdk;
+  const sdk = require('./otel-sdk') as typeof import('./otel-sdk');
+  return sdk.startSdk(settings, packageVersion());
 }
 
 export {

@@ -43,6 +43,12 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Folder for log files (one per app), for a human reading a failed run. */
   logDir?: string;
+  /**
+   * Node's options on the command line. Default `--enable-source-maps` (stack traces of the
+   * TypeScript sources while testing); the memory benchmark passes none, as the image runs
+   * (docs/RUNBOOK.md, "Memory").
+   */
+  nodeArgs?: readonly string[];
 }
 
 function assertBuilt(app: AppName, entry: 'main' | 'migrate'): string {
@@ -75,7 +81,7 @@ export async function migrateApp(app: AppName, env: Record<string, string>): Pro
 /** Starts an app on a free port (PORT=0) and waits until it is ready. */
 export async function startApp(app: AppName, options: StartOptions): Promise<RunningApp> {
   const file = assertBuilt(app, 'main');
-  const child = spawn(process.execPath, ['--enable-source-maps', file], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? ['--enable-source-maps']), file], {
     env: { ...process.env, PORT: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,6 +12,8 @@ export interface StackOptions {
   label?: string;
   /** Reuse an environment (e.g. to restart a stack on the same database). */
   environment?: TestEnvironment;
+  /** Node's command-line options of every app (StartOptions.nodeArgs). */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -76,6 +78,7 @@ export class TestStack {
     const running = await startApp(app, {
       env,
       logDir: this.logDir,
+      ...(this.options.nodeArgs ? { nodeArgs: this.options.nodeArgs } : {}),
       waitFor: app === 'gitlab-sim' ? 'live' : 'ready',
     });
     this.apps.set(app, running);
@@ -96,6 +99,7 @@ export class TestStack {
     const running = await startApp(app, {
       env: { ...this.envFor(app), ...extraEnv },
       logDir: path.join(this.logDir, `replica-${this.replicas.length + 1}`),
+      ...(this.options.nodeArgs ? { nodeArgs: this.options.nodeArgs } : {}),
       waitFor: 'ready',
     });
     this.replicas.push(running);
