@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { DefectV1 } from '@testkase/contracts';
 import type { AppName } from '@testkase/testing';
 
+import { recordFigures, type FigureInput } from './lib/goals';
 import { pool, waitUntil } from './lib/load-tools';
 import { publishResults, runBenchmark, workspaceRoot } from './lib/results';
 import { sleep, SyncBenchStack } from './lib/sync-stack';
@@ -287,6 +288,28 @@ async function main(): Promise<void> {
           ? '- Every service within ≤ 90 MiB idle and ≤ 150 MiB under load.'
           : `- Goal missed by: ${failing.join(', ')}.`,
       ].join('\n'),
+    );
+    const limits =
+      'about 50 MiB of every RSS is the node binary and its libraries (shared by all Node processes); the rest is mostly the loaded code of ~3,000 modules and, under load, garbage V8 collects late (docs/RUNBOOK.md, "Memory")';
+    recordFigures(
+      'memory',
+      'memory',
+      SERVICES.flatMap((app): FigureInput[] => [
+        {
+          figure: `${app}: RSS idle`,
+          value: idle[app]!.rss / MiB,
+          unit: 'MiB',
+          goal: { comparison: '<=', target: GOAL_IDLE_MIB, source: 'issue 13' },
+          limits,
+        },
+        {
+          figure: `${app}: peak RSS under load`,
+          value: peakRss[app]! / MiB,
+          unit: 'MiB',
+          goal: { comparison: '<=', target: GOAL_LOAD_MIB, source: 'issue 13' },
+          limits,
+        },
+      ]),
     );
   } finally {
     await bench.stop();
