@@ -9,6 +9,7 @@
  */
 import type { BackfillProgressReportedV1, CloudEvent } from '@testkase/contracts';
 
+import { recordFigures } from './goals';
 import { publishResults } from './results';
 import { cpuSnapshot, pidsOf, sleep, SyncBenchStack } from './sync-stack';
 
@@ -195,6 +196,29 @@ export async function runTenants(): Promise<void> {
       ),
     ];
     publishResults('requirement-sync-backfill-tenants', lines.join('\n'));
+    const limits =
+      'the connects (connection-service answers about 7 a second here) and the job slots (SYNC_JOB_CONCURRENCY 2 per replica); see the section';
+    recordFigures(
+      'backfill-tenants',
+      'requirement-sync-backfill-tenants',
+      [one, two].flatMap((outcome) => [
+        {
+          figure: `--tenants, ${outcome.label}: longest small project, from its connect to its last commit`,
+          value: outcome.smallAfterConnectS,
+          unit: 's',
+          goal: { comparison: '<=' as const, target: GOAL_SMALL_S, source: 'issue 13' },
+          limits,
+        },
+        {
+          figure: `--tenants, ${outcome.label}: total issues/s`,
+          value: rate(outcome),
+          unit: 'issues/s',
+          goal: { comparison: '>=' as const, target: GOAL_RATE_SHARE * rate(single), source: 'issue 13' },
+          baseline: { value: rate(single), unit: 'issues/s', what: 'one connection, same run' },
+          limits,
+        },
+      ]),
+    );
   } finally {
     await bench.stop();
   }
