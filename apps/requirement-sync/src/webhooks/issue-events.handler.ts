@@ -13,6 +13,7 @@ import type { MovedToLink } from '../requirements/moved-issue';
 import { IssueFateReader } from '../sync/issue-fate.reader';
 import type { IssueEventItem } from './issue-event.applier';
 import { IssueEventBatcher } from './issue-event.batcher';
+import { IssueRefetches } from './issue-refetches';
 
 export const ISSUE_EVENTS_CONSUMERS = {
   issue: 'requirement-sync-issues',
@@ -34,6 +35,7 @@ export class IssueEventsHandler implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly connections: ConnectionProjection,
     private readonly batcher: IssueEventBatcher,
+    private readonly refetches: IssueRefetches,
     private readonly fate: IssueFateReader,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
@@ -90,7 +92,6 @@ export class IssueEventsHandler implements OnModuleInit {
     }
     let result = await this.batcher.submit(connectionId, item);
     if ('askGitlab' in result) {
-      this.metrics.refetches.inc({ reason: result.askGitlab });
       this.logger.debug(
         {
           connectionId,
@@ -100,7 +101,14 @@ export class IssueEventsHandler implements OnModuleInit {
         },
         'asking GitLab for the issue',
       );
-      result = await this.batcher.submit(connectionId, await this.refetched(connectionId, item, signal));
+      // One read of the issue at a time, shared by the events that wait for it (IssueRefetches).
+      result = await this.refetches.settle(
+        connectionId,
+        item,
+        result.askGitlab,
+        (asking, readSignal) => this.refetched(connectionId, asking, readSignal),
+        signal,
+      );
     }
     if ('error' in result) throw result.error;
     const outcome = 'outcome' in result ? result.outcome : 'stale';
