@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 
 import { ConnectionProjection, consumeGitlabEvents, type GitlabDelivery } from '@testkase/consumer-kit';
 import { KNOWN_WORK_ITEM_TYPES, otherWorkItemRef, parseIssueHook } from '@testkase/gitlab';
-import { ConsumerRegistry, LOGGER, type Logger } from '@testkase/platform';
+import { ConsumerRegistry, HoldMessage, LOGGER, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
@@ -49,7 +49,10 @@ export class IssueEventsHandler implements OnModuleInit {
         kind,
         concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
         outcomes: this.metrics.events,
-        paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
+        // The pause is read in the transaction that applies the event (its gate reads the
+        // connection): one round trip fewer per event. An event that reads GitLab before it is
+        // applied (a moved issue) asks on its own first.
+        paused: async () => false,
         process: (delivery, message) => this.process(delivery, message.signal),
       });
     }
@@ -110,7 +113,10 @@ export class IssueEventsHandler implements OnModuleInit {
         signal,
       );
     }
-    if ('error' in result) throw result.error;
+    if ('error' in result) {
+      if (result.error instanceof HoldMessage) this.metrics.events.inc({ outcome: 'held' });
+      throw result.error;
+    }
     const outcome = 'outcome' in result ? result.outcome : 'stale';
     if (outcome === 'work_item_skipped')
       this.metrics.workItemsSkipped.inc({ type: item.retyped?.type ?? 'Other' });
@@ -159,6 +165,10 @@ export class IssueEventsHandler implements OnModuleInit {
 
   /** Where a moved issue went (its `moved to` note), or null. */
   private async movedTo(connectionId: string, iid: number, signal: AbortSignal): Promise<MovedToLink | null> {
+    if (await this.connections.isPaused(this.dataSource.manager, connectionId)) {
+      this.metrics.events.inc({ outcome: 'held' });
+      throw new HoldMessage(`connection ${connectionId} is paused`);
+    }
     const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
     return connection ? this.fate.movedTo(connection, iid, undefined, signal) : null;
   }
