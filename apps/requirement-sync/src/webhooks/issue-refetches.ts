@@ -118,6 +118,10 @@ export class IssueRefetches {
   }
 
   private async fly(connectionId: string, iid: number, flight: Flight, readBefore: boolean): Promise<void> {
+    // After a read made here the stored state often settles the events gathered meanwhile: tried
+    // first, before a slot and the lock are taken, so that those never wait for either.
+    const waiting = readBefore ? await this.tryStored(connectionId, flight.waiters) : flight.waiters;
+    if (waiting.length === 0) return;
     await this.slot();
     try {
       // asked_at: after every waiter arrived (the flight gathers no more); then the issue's lock.
@@ -130,11 +134,11 @@ export class IssueRefetches {
         const last = opened[2]?.rows[0] as { read_at: Date; recent: boolean } | undefined;
         if (askedAt && last && last.read_at.getTime() >= askedAt.getTime()) {
           // Another replica's read started after all of these arrived, and it is applied.
-          await this.apply(connectionId, flight.waiters, 'replica', (waiter) => settled(waiter.item));
+          await this.apply(connectionId, waiting, 'replica', (waiter) => settled(waiter.item));
           return;
         }
-        let waiters = flight.waiters;
-        if (readBefore || last?.recent) waiters = await this.tryStored(connectionId, waiters);
+        // Another replica read this issue lately: what it stored may settle these.
+        const waiters = !readBefore && last?.recent ? await this.tryStored(connectionId, waiting) : waiting;
         const [leader] = waiters;
         if (!leader) return;
         await this.markRead(sql, connectionId, iid);
