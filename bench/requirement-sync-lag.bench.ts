@@ -13,7 +13,8 @@
  * 1,000 events, most reads of one issue in flight at once, and whether every issue ends at its last
  * edit. Each run writes its figures to tmp/bench-sync-lag.json; BENCH_BASELINE=<such a file> (a run
  * of the code before a change, made just before) adds them as the "before" column. Results go to
- * the `requirement-sync-lag` section of bench/RESULTS.md.
+ * the `requirement-sync-lag` section of bench/RESULTS.md. BENCH_CPU_PROF=<dir> has requirement-sync
+ * write a CPU profile (`--cpu-prof`) there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -407,7 +408,12 @@ function readBaseline(): RawResults | null {
 
 async function main(): Promise<void> {
   const baseline = readBaseline();
-  const bench = await SyncBenchStack.start('bench_lag');
+  // BENCH_CPU_PROF=<dir>: requirement-sync (each replica) writes a V8 CPU profile there when it stops.
+  const profileDir = process.env['BENCH_CPU_PROF'];
+  const bench = await SyncBenchStack.start(
+    'bench_lag',
+    profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` } : {},
+  );
   try {
     const project = await bench.project({ count: ISSUES });
     await bench.connect('bench-lag', { ...project });
