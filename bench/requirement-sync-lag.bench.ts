@@ -406,14 +406,36 @@ function readBaseline(): RawResults | null {
   return JSON.parse(readFileSync(file, 'utf8')) as RawResults;
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: requirement-sync (each replica) writes a V8 CPU profile there when it exits,
+ * as `--cpu-prof` would (which NODE_OPTIONS does not allow): a preloaded inspector session.
+ */
+function profilingEnv(): Record<string, string> {
+  const dir = process.env['BENCH_CPU_PROF'];
+  if (!dir) return {};
+  mkdirSync(path.resolve(dir), { recursive: true });
+  const preload = path.resolve(dir, 'cpu-profile-preload.cjs');
+  writeFileSync(
+    preload,
+    `const inspector = require('node:inspector');
+const fs = require('node:fs');
+const session = new inspector.Session();
+session.connect();
+session.post('Profiler.enable');
+session.post('Profiler.start');
+process.on('exit', () => {
+  session.post('Profiler.stop', (error, result) => {
+    if (!error) fs.writeFileSync(${JSON.stringify(path.resolve(dir))} + '/' + process.pid + '.cpuprofile', JSON.stringify(result.profile));
+  });
+});
+`,
+  );
+  return { NODE_OPTIONS: `--require ${preload}` };
+}
+
 async function main(): Promise<void> {
   const baseline = readBaseline();
-  // BENCH_CPU_PROF=<dir>: requirement-sync (each replica) writes a V8 CPU profile there when it stops.
-  const profileDir = process.env['BENCH_CPU_PROF'];
-  const bench = await SyncBenchStack.start(
-    'bench_lag',
-    profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` } : {},
-  );
+  const bench = await SyncBenchStack.start('bench_lag', profilingEnv());
   try {
     const project = await bench.project({ count: ISSUES });
     await bench.connect('bench-lag', { ...project });
