@@ -131,7 +131,7 @@ async function run(
     'webhook-gateway': () => [bench.stack.app('webhook-gateway').pid],
     'requirement-sync': () => [bench.stack.app('requirement-sync').pid],
     postgres: () => pidsOf('postgres', database),
-    'nats-server': () => pidsOf('nats-server'),
+    'nats-server': () => natsPids(bench),
     'benchmark driver': () => [process.pid],
   };
   const pool = new Pool(bench.stack.url('gitlab-sim'), { connections: SENDERS });
@@ -287,7 +287,7 @@ async function burst(
     'webhook-gateway': () => [bench.stack.app('webhook-gateway').pid],
     'requirement-sync': () => replicas.map((replica) => replica.pid),
     postgres: () => pidsOf('postgres', database),
-    'nats-server': () => pidsOf('nats-server'),
+    'nats-server': () => natsPids(bench),
   };
   const refetchesBefore = await counterBy(replicas, 'requirement_sync_refetches_total', 'reason');
   const sharedBefore = await counterBy(replicas, 'requirement_sync_refetches_shared_total', 'via');
@@ -361,6 +361,14 @@ async function burst(
     ),
   };
 }
+
+/**
+ * The NATS server of the stack (the one listening on its URL's port): other nats-server processes
+ * on the machine (private clusters of tests) come and go and are not part of the system under test.
+ */
+const natsPids = (bench: SyncBenchStack): number[] =>
+  // /proc/<pid>/cmdline separates the arguments with NUL.
+  pidsOf('nats-server', `\u0000-p\u0000${new URL(bench.stack.environment.natsUrl).port || '4222'}\u0000`);
 
 const ms = (value: number) => `${Math.round(value).toLocaleString('en-US')} ms`;
 const perThousand = (count: number, events: number) => ((1_000 * count) / Math.max(1, events)).toFixed(1);
