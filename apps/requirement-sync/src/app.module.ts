@@ -26,6 +26,7 @@ import { SyncScheduler } from './sync/sync-scheduler.service';
 import { IssueEventApplier } from './webhooks/issue-event.applier';
 import { IssueEventBatcher } from './webhooks/issue-event.batcher';
 import { IssueEventsHandler } from './webhooks/issue-events.handler';
+import { IssueRefetches } from './webhooks/issue-refetches';
 
 @Module({})
 export class AppModule {
@@ -65,6 +66,7 @@ export class AppModule {
         ConnectionLifecycleService,
         IssueEventApplier,
         IssueEventBatcher,
+        IssueRefetches,
         IssueEventsHandler,
         DefectEventsHandler,
         DeliveriesSeenHandler,

@@ -32,6 +32,7 @@ export class SyncMetrics {
   readonly lag: Histogram<'source'>;
   readonly gitlabErrors: Counter<'code'>;
   readonly refetches: Counter<'reason'>;
+  readonly refetchesShared: Counter<'via'>;
   readonly deletionChecks: Counter<'result'>;
   private readonly running = new Map<string, { imported: number; expected: number }>();
 
@@ -90,6 +91,11 @@ export class SyncMetrics {
       'requirement_sync_refetches_total',
       'Issues read again from GitLab because an event or a listing could not be ordered, by reason',
       ['reason'],
+    );
+    this.refetchesShared = registry.counter(
+      'requirement_sync_refetches_shared_total',
+      "Events that needed GitLab's answer and were settled without a read of their own: by a read made after they arrived here (flight) or on another replica (replica), or by the state stored meanwhile (stored)",
+      ['via'],
     );
     this.deletionChecks = registry.counter(
       'requirement_sync_deletion_checks_total',

@@ -3,7 +3,13 @@ import { DataSource } from 'typeorm';
 
 import { ConnectionProjection, foreignProjectError } from '@testkase/consumer-kit';
 import type { IssueSnapshot } from '@testkase/gitlab';
-import { InboxOutbox, inPooledTransaction, type OutboxMessage, type Sql } from '@testkase/platform';
+import {
+  HoldMessage,
+  InboxOutbox,
+  inPooledTransaction,
+  type OutboxMessage,
+  type Sql,
+} from '@testkase/platform';
 import { TransientError } from '@testkase/util';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
@@ -111,6 +117,11 @@ export class IssueEventApplier {
       if (!connection) {
         // The connected event may still be on its way: try again later.
         const error = new TransientError('unknown connection', { details: { connectionId } });
+        return items.map(() => ({ error }));
+      }
+      if (connection.paused_at) {
+        // Paused by an operator: held, redelivered later, never applied (docs/ADMIN-API.md).
+        const error = new HoldMessage(`connection ${connectionId} is paused`);
         return items.map(() => ({ error }));
       }
       return this.applyTo(sql, connection, items);

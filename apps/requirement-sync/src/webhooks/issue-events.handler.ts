@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 
 import { ConnectionProjection, consumeGitlabEvents, type GitlabDelivery } from '@testkase/consumer-kit';
 import { KNOWN_WORK_ITEM_TYPES, otherWorkItemRef, parseIssueHook } from '@testkase/gitlab';
-import { ConsumerRegistry, LOGGER, type Logger } from '@testkase/platform';
+import { ConsumerRegistry, HoldMessage, LOGGER, type Logger } from '@testkase/platform';
 
 import { REQUIREMENT_SYNC_CONFIG } from '../config/config.token';
 import type { RequirementSyncConfig } from '../config/requirement-sync.config';
@@ -13,6 +13,7 @@ import type { MovedToLink } from '../requirements/moved-issue';
 import { IssueFateReader } from '../sync/issue-fate.reader';
 import type { IssueEventItem } from './issue-event.applier';
 import { IssueEventBatcher } from './issue-event.batcher';
+import { IssueRefetches } from './issue-refetches';
 
 export const ISSUE_EVENTS_CONSUMERS = {
   issue: 'requirement-sync-issues',
@@ -34,6 +35,7 @@ export class IssueEventsHandler implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly connections: ConnectionProjection,
     private readonly batcher: IssueEventBatcher,
+    private readonly refetches: IssueRefetches,
     private readonly fate: IssueFateReader,
     private readonly metrics: SyncMetrics,
     @Inject(REQUIREMENT_SYNC_CONFIG) private readonly config: RequirementSyncConfig,
@@ -47,7 +49,10 @@ export class IssueEventsHandler implements OnModuleInit {
         kind,
         concurrency: this.config.ISSUE_EVENTS_CONCURRENCY,
         outcomes: this.metrics.events,
-        paused: (connectionId) => this.connections.isPaused(this.dataSource.manager, connectionId),
+        // The pause is read in the transaction that applies the event (its gate reads the
+        // connection): one round trip fewer per event. An event that reads GitLab before it is
+        // applied (a moved issue) asks on its own first.
+        paused: async () => false,
         process: (delivery, message) => this.process(delivery, message.signal),
       });
     }
@@ -90,7 +95,6 @@ export class IssueEventsHandler implements OnModuleInit {
     }
     let result = await this.batcher.submit(connectionId, item);
     if ('askGitlab' in result) {
-      this.metrics.refetches.inc({ reason: result.askGitlab });
       this.logger.debug(
         {
           connectionId,
@@ -100,9 +104,19 @@ export class IssueEventsHandler implements OnModuleInit {
         },
         'asking GitLab for the issue',
       );
-      result = await this.batcher.submit(connectionId, await this.refetched(connectionId, item, signal));
+      // One read of the issue at a time, shared by the events that wait for it (IssueRefetches).
+      result = await this.refetches.settle(
+        connectionId,
+        item,
+        result.askGitlab,
+        (asking, readSignal) => this.refetched(connectionId, asking, readSignal),
+        signal,
+      );
     }
-    if ('error' in result) throw result.error;
+    if ('error' in result) {
+      if (result.error instanceof HoldMessage) this.metrics.events.inc({ outcome: 'held' });
+      throw result.error;
+    }
     const outcome = 'outcome' in result ? result.outcome : 'stale';
     if (outcome === 'work_item_skipped')
       this.metrics.workItemsSkipped.inc({ type: item.retyped?.type ?? 'Other' });
@@ -151,6 +165,10 @@ export class IssueEventsHandler implements OnModuleInit {
 
   /** Where a moved issue went (its `moved to` note), or null. */
   private async movedTo(connectionId: string, iid: number, signal: AbortSignal): Promise<MovedToLink | null> {
+    if (await this.connections.isPaused(this.dataSource.manager, connectionId)) {
+      this.metrics.events.inc({ outcome: 'held' });
+      throw new HoldMessage(`connection ${connectionId} is paused`);
+    }
     const connection = await this.connections.find<ConnectionRecord>(this.dataSource.manager, connectionId);
     return connection ? this.fate.movedTo(connection, iid, undefined, signal) : null;
   }

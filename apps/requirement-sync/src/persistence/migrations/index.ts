@@ -8,6 +8,7 @@ import { ParkOutboxRows1766000000000 } from './1766000000000-ParkOutboxRows';
 import { CreateGitlabRateLimits1766100000000 } from './1766100000000-CreateGitlabRateLimits';
 import { AddConnectionPause1766200000000 } from './1766200000000-AddConnectionPause';
 import { KeepOutboxTraceContext1766400000000 } from './1766400000000-KeepOutboxTraceContext';
+import { TrackIssueRefetches1766500000000 } from './1766500000000-TrackIssueRefetches';
 
 /** Every migration, oldest first. Append-only. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateGitlabRateLimits1766100000000,
   AddConnectionPause1766200000000,
   KeepOutboxTraceContext1766400000000,
+  TrackIssueRefetches1766500000000,
 ];
