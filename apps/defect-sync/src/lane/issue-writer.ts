@@ -106,6 +106,17 @@ export class IssueWriter {
       const dirty = [
         ...new Set([...current.dirty.filter((field) => !written.has(field)), ...changedMeanwhile]),
       ];
+      // We removed the `priority::*` labels we had seen; one added on GitLab since, whose webhook has
+      // not come (or was lost), is still there next to ours, and GitLab Free keeps both. GitLab's
+      // answer shows it: write the priority again from that answer, which removes it.
+      if (
+        issue &&
+        written.has('priority') &&
+        !dirty.includes('priority') &&
+        planPriorityLabels(issue.labels, current.priority).remove.length > 0
+      ) {
+        dirty.push('priority');
+      }
       const columns: DefectColumns = {
         dirty,
         error_code: null,
