@@ -259,6 +259,36 @@ describe('defect-sync: both ways', () => {
     }
   });
 
+  it('gives the issue the priority TestKase changed while its push was under way', async () => {
+    // Found by the soak (bench/soak): the issue was created with the label of the priority the lane
+    // had read, and the change made meanwhile was taken as already on GitLab.
+    const fresh = await world.linkedProject('tk-stale');
+    const { sim, id } = fresh.gitlab;
+    // The priority label's creation (the first step of a push in a new project) takes 3 s.
+    await sim.addFault({
+      method: 'POST',
+      path: `/api/v4/projects/${id}/labels`,
+      kind: 'latency',
+      latencyMs: 3_000,
+      count: 1,
+    });
+    const pushing = world.push(fresh.projectId, 'DEF-STALE', { priority: 'Minor' });
+    await sleep(1_000);
+    const patched = await world.patch(fresh.projectId, 'DEF-STALE', { priority: 'Blocker' });
+    expect(patched.status).toBeLessThan(300);
+    await pushing;
+    await eventually(
+      async () => {
+        const defect = await world.get(fresh.projectId, 'DEF-STALE');
+        expect(defect.body).toMatchObject({ priority: 'Blocker', syncStatus: 'synced' });
+        expect((await world.issue(fresh.gitlab, defect.body.issue!.iid)).labels).toEqual([
+          'priority::critical',
+        ]);
+      },
+      { timeoutMs: 20_000 },
+    );
+  });
+
   it('repairs missed webhooks and failed writes at reconciliation, in both directions', async () => {
     const defect = await world.pushed(project, 'DEF-REPAIR');
     const iid = defect.issue!.iid;
