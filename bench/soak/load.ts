@@ -2,6 +2,7 @@ import type { DefectV1 } from '@testkase/contracts';
 
 import { seededRandom } from '../lib/load-tools';
 import {
+  attemptsOf,
   PRIORITY_LABELS,
   sleep,
   type CommentModel,
@@ -301,26 +302,31 @@ export class CoreLoad {
       this.random() < 0.65
         ? { status: this.pick(DEFECT_STATUSES) }
         : { priority: this.pick(DEFECT_PRIORITIES) };
-    const response = await this.world.core(
-      'defect-sync',
-      'PATCH',
-      `/v1/projects/${model.project.projectId}/defects/${model.defectId}`,
-      body,
-    );
+    const response = await this.world
+      .core('defect-sync', 'PATCH', `/v1/projects/${model.project.projectId}/defects/${model.defectId}`, body)
+      .catch((error: unknown) => {
+        model.patches += attemptsOf(error);
+        throw error;
+      });
     this.world.count(this.world.counts.coreStatuses, `patch ${response.status}`);
-    if (response.status < 300) model.patches += 1;
+    if (response.status < 300) model.patches += response.attempts;
   }
 
   private async comment(defect: DefectModel): Promise<void> {
     const commentId = `C-${++this.sequence}`;
     const model: CommentModel = { defect, commentId, accepted: false };
     this.world.comments.set(commentId, model);
-    const response = await this.world.core(
-      'comment-relay',
-      'POST',
-      `/v1/projects/${defect.project.projectId}/defects/${defect.defectId}/comments`,
-      { commentId, author: 'Soak Tester', body: `Soak comment ${commentId} on ${defect.defectId}.` },
-    );
+    const response = await this.world
+      .core(
+        'comment-relay',
+        'POST',
+        `/v1/projects/${defect.project.projectId}/defects/${defect.defectId}/comments`,
+        { commentId, author: 'Soak Tester', body: `Soak comment ${commentId} on ${defect.defectId}.` },
+      )
+      .catch((error: unknown) => {
+        defect.comments += 1; // one comment: at most one note, however many requests
+        throw error;
+      });
     this.world.count(this.world.counts.coreStatuses, `comment ${response.status}`);
     if (response.status < 300) {
       model.accepted = true;
@@ -354,9 +360,12 @@ export class CoreLoad {
     if (entry.cases.has(testCaseId) && this.random() < 0.4) {
       // The model changes before the call: a later call on the same link sees it.
       entry.cases.delete(testCaseId);
-      const response = await this.world.core('comment-relay', 'DELETE', route);
+      const response = await this.world.core('comment-relay', 'DELETE', route).catch((error: unknown) => {
+        this.changed(requirementId, attemptsOf(error));
+        throw error;
+      });
       this.world.count(this.world.counts.coreStatuses, `unlink ${response.status}`);
-      if (response.status < 300 || response.status === 404) this.changed(requirementId);
+      this.changed(requirementId, response.attempts);
       return;
     }
     const link = {
@@ -366,13 +375,16 @@ export class CoreLoad {
       status: this.pick(TEST_STATUSES),
     };
     entry.cases.set(testCaseId, link);
-    const response = await this.world.core('comment-relay', 'PUT', route, link);
+    const response = await this.world.core('comment-relay', 'PUT', route, link).catch((error: unknown) => {
+      this.changed(requirementId, attemptsOf(error));
+      throw error;
+    });
     this.world.count(this.world.counts.coreStatuses, `link ${response.status}`);
-    if (response.status < 300) this.changed(requirementId);
+    this.changed(requirementId, response.attempts);
   }
 
-  private changed(requirementId: string): void {
-    this.world.linkChanges.set(requirementId, (this.world.linkChanges.get(requirementId) ?? 0) + 1);
+  private changed(requirementId: string, requests: number): void {
+    this.world.linkChanges.set(requirementId, (this.world.linkChanges.get(requirementId) ?? 0) + requests);
   }
 
   private pick<T>(items: readonly T[]): T {

@@ -37,8 +37,9 @@ export interface DefectModel {
   /** The push answered 201/200/202. */
   accepted: boolean;
   iid: number | null;
-  /** PATCHes TestKase made and defect-sync accepted (2xx). */
+  /** PATCH requests sent (retries included: each may have been carried out). */
   patches: number;
+  /** Comment requests sent (retries included). */
   comments: number;
 }
 
@@ -58,7 +59,7 @@ export class World {
     string,
     { project: SoakProject; iid: number; cases: Map<string, LinkState>; uncertain: boolean }
   >();
-  /** Link changes (PUT/DELETE answered 2xx) per requirement id. */
+  /** Link requests (PUT/DELETE, retries included: each may have been carried out) per requirement id. */
   readonly linkChanges = new Map<string, number>();
   readonly counts = {
     gitlabEdits: 0,
@@ -89,8 +90,9 @@ export class World {
     route: string,
     body?: unknown,
     attempts = 8,
-  ): Promise<{ status: number; body: T }> {
+  ): Promise<{ status: number; body: T; attempts: number }> {
     let last: unknown;
+    let sent = 0;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       const live = this.topology.live(app);
       if (live.length === 0) {
@@ -100,6 +102,7 @@ export class World {
       }
       const target = live[this.next++ % live.length]!;
       try {
+        sent += 1;
         const response = await fetch(`${target.url}${route}`, {
           method,
           headers: {
@@ -116,14 +119,14 @@ export class World {
           await sleep(300 * (attempt + 1));
           continue;
         }
-        return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+        return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, attempts: sent };
       } catch (error) {
         last = error;
         this.counts.coreRetries += 1;
         await sleep(300 * (attempt + 1));
       }
     }
-    throw last instanceof Error ? last : new Error(String(last));
+    throw new CallFailed(last instanceof Error ? last.message : String(last), sent);
   }
 
   /** Every requirement requirement-sync lists for a project. */
@@ -157,6 +160,23 @@ export class World {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
 }
+
+/**
+ * A call no replica answered. `attempts` requests went out, and each may have been carried out
+ * (a reply lost to a kill or a timeout): what the scenario may have asked for.
+ */
+export class CallFailed extends Error {
+  constructor(
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Requests sent by a call that answered or failed (see World.core). */
+export const attemptsOf = (outcome: { attempts: number } | unknown): number =>
+  outcome instanceof CallFailed ? outcome.attempts : ((outcome as { attempts?: number }).attempts ?? 1);
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
