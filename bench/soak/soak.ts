@@ -271,6 +271,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A bug of the soak itself must not leave servers behind either.
+  process.once('uncaughtException', (error) => {
+    process.stderr.write(`soak crashed: ${error.stack ?? error.message}\n`);
+    stopping = true;
+    void cleanup().finally(() => process.exit(1));
+  });
   try {
     topology = await Topology.start(label, 'gitlab.com', (step) => log(`… ${step}`));
     const sim = new GitlabSimClient(topology.stack.url('gitlab-sim'));
