@@ -259,6 +259,43 @@ describe('defect-sync: both ways', () => {
     }
   });
 
+  it('takes a GitLab change it never heard of from the answer to its own write', async () => {
+    // Found by the soak (bench/soak): a close on GitLab whose webhook was lost, then a TestKase change;
+    // our write's answer showed the issue closed and was taken as already seen: the defect stayed Open.
+    await world.pushed(project, 'DEF-UNSEEN', { priority: 'Major', status: 'Open' });
+    const iid = (await defectOf('DEF-UNSEEN')).issue!.iid;
+    const { sim, id } = project.gitlab;
+    const blind = await sim.addFault({
+      method: 'GET',
+      path: `/api/v4/projects/${id}/issues`,
+      kind: 'status',
+      status: 503,
+    });
+    try {
+      await sim.dropDeliveries({ next: 1 });
+      await sim.closeIssue(id, iid, project.gitlab.developer);
+      await sleep(1_100);
+      await world.patch(project.projectId, 'DEF-UNSEEN', { priority: 'Blocker' });
+      await eventually(
+        async () => {
+          expect(await defectOf('DEF-UNSEEN')).toMatchObject({
+            status: 'Closed',
+            priority: 'Blocker',
+            syncStatus: 'synced',
+          });
+          expect(await world.issue(project.gitlab, iid)).toMatchObject({
+            state: 'closed',
+            labels: ['priority::critical'],
+          });
+          expect((await statusEvents('DEF-UNSEEN')).map((e) => e.data.status)).toEqual(['Closed']);
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      await sim.removeFault(blind.id);
+    }
+  });
+
   it('gives the issue the priority TestKase changed while its push was under way', async () => {
     // Found by the soak (bench/soak): the issue was created with the label of the priority the lane
     // had read, and the change made meanwhile was taken as already on GitLab.
