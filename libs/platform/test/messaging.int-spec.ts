@@ -1,3 +1,5 @@
+import { createServer, type AddressInfo } from 'node:net';
+
 import { context, trace } from '@opentelemetry/api';
 import { node, tracing } from '@opentelemetry/sdk-node';
 import { AckPolicy, DeliverPolicy, type JsMsg } from 'nats';
@@ -15,6 +17,7 @@ import {
   HoldMessage,
   Inbox,
   InboxOutbox,
+  isConnectionFailure,
   JetStreamConsumer,
   listParkedOutboxRows,
   MAX_OUTBOX_EVENT_BYTES,
@@ -262,6 +265,38 @@ describe('messaging against the real NATS and Postgres', () => {
     const info = await nats.jsm.consumers.info(nats.naming.stream(STREAMS.INTEGRATION.name), 'test-hold');
     expect(info.config.max_deliver).toBe(-1);
   }, 30_000);
+
+  it('holds a message whose handler cannot reach Postgres instead of dead-lettering it', async () => {
+    // Found by the soak (bench/soak): a Postgres restart of a few seconds used up five deliveries of
+    // a message and dead-lettered it, although nothing was wrong with the message.
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const seen: number[] = [];
+    await consume(
+      'test-outage',
+      'integration.outage.>',
+      async (message) => {
+        seen.push(message.deliveryCount);
+        if (seen.length <= 4) {
+          // What a repository meets while the server is away: connection refused.
+          const client = new Client({ host: '127.0.0.1', port: closed, user: 'postgres' });
+          await client.connect();
+        }
+      },
+      { maxDeliver: 2 },
+    ).start();
+    await publisher.publishRaw('integration.outage.a', '{}', { msgId: uniqueName('m') });
+    await eventually(() => expect(seen).toHaveLength(5), { timeoutMs: 40_000, intervalMs: 100 });
+    expect(await readAll('deadletter.test-outage', STREAMS.DEAD_LETTERS.name)).toHaveLength(0);
+    const info = await nats.jsm.consumers.info(nats.naming.stream(STREAMS.INTEGRATION.name), 'test-outage');
+    expect(info.config.max_deliver).toBe(-1);
+    expect(isConnectionFailure(new Error('database said no'))).toBe(false);
+    expect(isConnectionFailure(new ValidationError('bad'))).toBe(false);
+  }, 60_000);
 
   it('gives a replayed dead letter its original id as the message id (x-replayed-msg-id)', async () => {
     const ids: Array<string | undefined> = [];

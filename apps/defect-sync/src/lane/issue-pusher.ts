@@ -4,7 +4,7 @@ import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-
 import type { LaneContext } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue } from '@testkase/gitlab';
 import { LOGGER, Outbox, type Logger } from '@testkase/platform';
-import { defectPriorityToLabel, stateEventFor } from '@testkase/sync-rules';
+import { defectPriorityToLabel, planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
 
 import { DEFECT_SYNC_CONFIG } from '../config/config.token';
 import type { DefectSyncConfig } from '../config/defect-sync.config';
@@ -159,6 +159,11 @@ export class IssuePusher {
         DEFECT_FIELDS.filter((field) => JSON.stringify(current[field]) !== JSON.stringify(used[field])),
       );
       if (outcome.closeFailed) dirty.add('status');
+      // The issue's labels are GitLab's: a label of an older priority (the defect changed between
+      // the lane's read and the creation, or an earlier attempt created the issue) is written again.
+      const relabel = planPriorityLabels(issue.labels, current.priority);
+      if (relabel.remove.length > 0 || (relabel.add.length > 0 && outcome.labelState !== 'forbidden'))
+        dirty.add('priority');
       const labelMissing = !issue.labels.includes(outcome.label);
       const warnings = labelMissing ? [labelWarning(outcome.label, outcome.labelState === 'forbidden')] : [];
       const columns: DefectColumns = {

@@ -4,7 +4,12 @@ import { gitlabFailureOf, retryDelayMs, TokenRefused } from '@testkase/consumer-
 import type { LaneContext } from '@testkase/consumer-kit';
 import { snapshotFromRestIssue, type GitlabIssue, type UpdateIssueInput } from '@testkase/gitlab';
 import { LOGGER, type Logger } from '@testkase/platform';
-import { defectPriorityToLabel, planPriorityLabels, stateEventFor } from '@testkase/sync-rules';
+import {
+  defectPriorityToLabel,
+  highestPriorityLabelValue,
+  planPriorityLabels,
+  stateEventFor,
+} from '@testkase/sync-rules';
 
 import { DEFECT_SYNC_CONFIG } from '../config/config.token';
 import type { DefectSyncConfig } from '../config/defect-sync.config';
@@ -13,6 +18,7 @@ import { DefectRepository, type DefectColumns } from '../defects/defect.reposito
 import { ourIssue } from '../defects/gitlab-merge';
 import { sameDescription } from '../defects/issue-content';
 import { DefectMetrics } from '../metrics/defect.metrics';
+import { GitlabChangeApplier } from '../webhooks/gitlab-change.applier';
 import { PriorityLabels } from './priority-labels';
 
 /**
@@ -28,6 +34,7 @@ export class IssueWriter {
     private readonly defects: DefectRepository,
     private readonly labels: PriorityLabels,
     private readonly metrics: DefectMetrics,
+    private readonly applier: GitlabChangeApplier,
     @Inject(DEFECT_SYNC_CONFIG) private readonly config: DefectSyncConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -106,6 +113,17 @@ export class IssueWriter {
       const dirty = [
         ...new Set([...current.dirty.filter((field) => !written.has(field)), ...changedMeanwhile]),
       ];
+      // We removed the `priority::*` labels we had seen; one added on GitLab since, whose webhook has
+      // not come (or was lost), is still there next to ours, and GitLab Free keeps both. GitLab's
+      // answer shows it: write the priority again from that answer, which removes it.
+      if (
+        issue &&
+        written.has('priority') &&
+        !dirty.includes('priority') &&
+        planPriorityLabels(issue.labels, current.priority).remove.length > 0
+      ) {
+        dirty.push('priority');
+      }
       const columns: DefectColumns = {
         dirty,
         error_code: null,
@@ -135,6 +153,23 @@ export class IssueWriter {
       await this.defects.update(tx, used.id, columns, {
         bump: written.size > 0 || stillMissing !== current.pending_label,
       });
+      // GitLab's answer also shows what someone changed on GitLab since we last saw the issue, whose
+      // webhook has not come or was lost: taken as seen, those changes would never reach the defect
+      // (its webhook would then be stale, and a sweep would find nothing new). A field we did not
+      // write that differs from what we had seen is put back to what we had seen, and the answer is
+      // applied as GitLab's change, as its webhook would have been (events included).
+      if (issue && snapshot && columns.gl_updated_at === snapshot.updatedAt) {
+        const unseen = unseenChanges(used, issue, written);
+        if (Object.keys(unseen).length > 0) {
+          await this.defects.update(
+            tx,
+            used.id,
+            { ...unseen, gl_updated_at: used.gl_updated_at },
+            { bump: false },
+          );
+          await this.applier.apply(lane.project.connectionId, snapshot, {}, tx);
+        }
+      }
     });
   }
 
@@ -187,4 +222,34 @@ export class IssueWriter {
     );
     if (failure.kind === 'auth') throw new TokenRefused(failure, error);
   }
+}
+
+/**
+ * The last-seen columns of the fields GitLab's answer shows changed although we did not write them
+ * (compared with what we had seen when we planned the write): their values as we had seen them.
+ */
+function unseenChanges(
+  used: DefectRecord,
+  issue: GitlabIssue,
+  written: ReadonlySet<DefectField>,
+): DefectColumns {
+  const unseen: DefectColumns = {};
+  if (!written.has('title') && used.gl_title !== null && issue.title !== used.gl_title)
+    unseen.gl_title = used.gl_title;
+  if (
+    !written.has('title') &&
+    !written.has('description') &&
+    used.gl_description !== null &&
+    !sameDescription(issue.description ?? '', used.gl_description)
+  )
+    unseen.gl_description = used.gl_description;
+  if (!written.has('status') && used.gl_state !== null && issue.state !== used.gl_state)
+    unseen.gl_state = used.gl_state;
+  if (
+    !written.has('priority') &&
+    used.gl_labels !== null &&
+    highestPriorityLabelValue(issue.labels) !== highestPriorityLabelValue(used.gl_labels)
+  )
+    unseen.gl_labels = used.gl_labels;
+  return unseen;
 }

@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../telemetry/logger';
 import type { MetricsRegistry } from '../telemetry/metrics';
 import { withConsumerSpan } from '../telemetry/tracing';
+import { isConnectionFailure } from './connection-failure';
 import { headersToRecord } from './event-publisher';
 import { DEFAULT_ACK_WAIT_MS, ensureConsumer, type ConsumerDefinition } from './jetstream-setup';
 import type { NatsClient } from './nats-client';
@@ -46,8 +47,9 @@ export type MessageHandler = (message: InboundMessage) => Promise<void>;
 /**
  * Thrown by a handler to keep a message for later without counting it as a failure: the runner
  * naks it with a growing delay (up to 30 s) and never dead-letters it for being held, however often
- * (a paused connection's webhook events; docs/ADMIN-API.md, "Pause and resume"). A consumer that
- * holds must say so (`holds: true`), so that the server's delivery limit does not drop them.
+ * (a paused connection's webhook events; docs/ADMIN-API.md, "Pause and resume"). A failure because
+ * a server the handler needs is unreachable (isConnectionFailure: Postgres restarting) is held the
+ * same way, so the server's delivery limit of every consumer is off and the runner counts.
  */
 export class HoldMessage extends TransientError {
   constructor(message: string) {
@@ -305,7 +307,8 @@ export class JetStreamConsumer {
       this.holds.delete(message.streamSequence);
       return 'ack';
     } catch (error) {
-      if (error instanceof HoldMessage) {
+      const outage = !(error instanceof HoldMessage) && isConnectionFailure(error);
+      if (error instanceof HoldMessage || outage) {
         const holds = (this.holds.get(message.streamSequence) ?? 0) + 1;
         this.holds.delete(message.streamSequence);
         this.holds.set(message.streamSequence, holds);
@@ -313,10 +316,21 @@ export class JetStreamConsumer {
           const oldest = this.holds.keys().next().value;
           if (oldest !== undefined) this.holds.delete(oldest);
         }
-        this.logger.debug(
-          { consumer: this.options.durable, subject: message.subject, holds, reason: error.message },
-          'message held',
-        );
+        if (outage)
+          this.logger.warn(
+            { err: error, consumer: this.options.durable, subject: message.subject, holds },
+            'a server the handler needs is unreachable; message held',
+          );
+        else
+          this.logger.debug(
+            {
+              consumer: this.options.durable,
+              subject: message.subject,
+              holds,
+              reason: (error as Error).message,
+            },
+            'message held',
+          );
         msg.nak(holdDelayMs(holds));
         return 'nak';
       }

@@ -1,4 +1,5 @@
 export * from './consumer-registry';
+export * from './connection-failure';
 export * from './consumer-runner';
 export * from './event-publisher';
 export * from './inbox';

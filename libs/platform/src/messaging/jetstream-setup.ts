@@ -25,8 +25,8 @@ export interface ConsumerDefinition {
   /** Deliveries before a message is dead-lettered. */
   maxDeliver?: number;
   /**
-   * The handler may hold messages (HoldMessage): the server then redelivers without limit and
-   * only the runner's count of real failures dead-letters.
+   * The handler may hold messages (HoldMessage). Every consumer's server-side limit is off now (a
+   * delivery that failed because Postgres was away is held too); kept for the callers that say so.
    */
   holds?: boolean;
   ackWaitMs?: number;
@@ -247,8 +247,9 @@ export async function ensureConsumer(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: naming.subject(definition.filterSubject),
-    // The runner counts deliveries itself and dead-letters on the last one; the server's limit is a backstop.
-    max_deliver: definition.holds ? -1 : (definition.maxDeliver ?? 5) + 1,
+    // The runner counts deliveries itself and dead-letters on the last one. The server redelivers
+    // without limit: held deliveries (HoldMessage, a database that is away) must not count.
+    max_deliver: -1,
     ack_wait: nanos(definition.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
     max_ack_pending: definition.maxAckPending ?? 1_000,
   };

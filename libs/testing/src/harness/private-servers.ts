@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { connect as connectNats } from 'nats';
 import { Client } from 'pg';
 
 /** A free TCP port on 127.0.0.1 (asked of the kernel). */
@@ -187,5 +188,132 @@ export class PrivatePostgres {
   async dispose(): Promise<void> {
     await this.pause();
     rmSync(path.dirname(this.dataDir), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A JetStream cluster of the test's own: `size` nats-server processes on free ports, joined by
+ * cluster routes, each with its own store (which survives a restart). Apps get `urls` (a
+ * comma-separated list, as NATS_URL takes it) and reconnect to another node when one goes away;
+ * streams created with JETSTREAM_REPLICAS=3 keep a quorum while one node is down.
+ */
+export class PrivateNatsCluster {
+  private readonly children: Array<ChildProcess | undefined>;
+
+  private constructor(
+    readonly name: string,
+    readonly ports: readonly number[],
+    private readonly clusterPorts: readonly number[],
+    private readonly storeDirs: readonly string[],
+  ) {
+    this.children = ports.map(() => undefined);
+  }
+
+  static async start(size = 3): Promise<PrivateNatsCluster> {
+    const ports: number[] = [];
+    const clusterPorts: number[] = [];
+    const storeDirs: string[] = [];
+    for (let node = 0; node < size; node += 1) {
+      ports.push(await freePort());
+      clusterPorts.push(await freePort());
+      storeDirs.push(mkdtempSync(path.join(tmpdir(), `tk-nats-${node}-`)));
+    }
+    const cluster = new PrivateNatsCluster(`tk${ports[0]}`, ports, clusterPorts, storeDirs);
+    try {
+      await Promise.all(ports.map((_, node) => cluster.startNode(node)));
+      await cluster.waitForJetStream();
+    } catch (error) {
+      await cluster.dispose();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get size(): number {
+    return this.ports.length;
+  }
+
+  /** `nats://127.0.0.1:<port>` of each node. */
+  get nodeUrls(): string[] {
+    return this.ports.map((port) => `nats://127.0.0.1:${port}`);
+  }
+
+  /** Every node's URL, comma-separated (NATS_URL). */
+  get urls(): string {
+    return this.nodeUrls.join(',');
+  }
+
+  isRunning(node: number): boolean {
+    return this.children[node] !== undefined;
+  }
+
+  /** Starts node `node` (again) on its port and store, and waits until it listens. */
+  async startNode(node: number): Promise<void> {
+    if (this.children[node]) return;
+    const routes = this.clusterPorts
+      .filter((_, other) => other !== node)
+      .map((port) => `nats://127.0.0.1:${port}`)
+      .join(',');
+    const child = spawn(
+      'nats-server',
+      [
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(this.ports[node]),
+        '-n',
+        `${this.name}-${node}`,
+        '--cluster_name',
+        this.name,
+        '--cluster',
+        `nats://127.0.0.1:${this.clusterPorts[node]}`,
+        '--routes',
+        routes,
+        '-js',
+        '-sd',
+        this.storeDirs[node]!,
+      ],
+      { stdio: 'ignore' },
+    );
+    this.children[node] = child;
+    child.once('exit', () => {
+      if (this.children[node] === child) this.children[node] = undefined;
+    });
+    await waitForPort(this.ports[node]!, 10_000);
+  }
+
+  /** SIGKILL of one node, as a crash or an OOM kill would; resolves once it has exited. */
+  async killNode(node: number): Promise<void> {
+    const child = this.children[node];
+    if (!child) return;
+    this.children[node] = undefined;
+    child.kill('SIGKILL');
+    await exitOf(child);
+  }
+
+  /** Waits until the cluster has a JetStream meta leader (streams can be created). */
+  async waitForJetStream(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const nc = await connectNats({ servers: this.nodeUrls, timeout: 2_000 }).catch(() => undefined);
+      try {
+        if (nc) {
+          const jsm = await nc.jetstreamManager({ timeout: 2_000 });
+          const info = await jsm.getAccountInfo();
+          if (info) return;
+        }
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      } finally {
+        await nc?.close().catch(() => undefined);
+      }
+      if (Date.now() > deadline) throw new Error(`no JetStream meta leader after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.ports.map((_, node) => this.killNode(node)));
+    for (const dir of this.storeDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
