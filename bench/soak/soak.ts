@@ -13,6 +13,7 @@ import os from 'node:os';
 
 import { createSimProject, GitlabSimClient } from '@testkase/testing';
 
+import { recordFigures } from '../lib/goals';
 import { pool, waitUntil } from '../lib/load-tools';
 import { publishResults } from '../lib/results';
 import { percentile } from '../lib/sync-stack';
@@ -252,6 +253,45 @@ function report(
   ].join('\n');
 }
 
+/** The soak's figures for the report's summary (bench/lib/goals.ts): the ledger and the rates. */
+function recordSoakFigures(options: Options, world: World, ledger: Ledger, loadMs: number): void {
+  const seconds = loadMs / 1000;
+  const counts = world.counts;
+  const core = [...counts.coreActions.values()].reduce((a, b) => a + b, 0);
+  const unbalanced = ledger.lines.filter((line) => !line.ok);
+  recordFigures('soak', 'soak', [
+    {
+      figure: `ledger lines that do not balance (of ${ledger.lines.length}), ${options.minutes} min with faults`,
+      value: unbalanced.length,
+      unit: '',
+      goal: { comparison: '==', target: 0, source: 'issue 14' },
+      ...(unbalanced.length
+        ? { limits: unbalanced.map((line) => `${line.name}: ${line.detail}`).join('; ') }
+        : {}),
+    },
+    {
+      figure: 'GitLab events per second achieved',
+      value: (counts.gitlabEdits + counts.gitlabNotes) / seconds,
+      unit: '/s',
+      goal: { comparison: '>=', target: 500, source: 'issue 14' },
+      limits: `the simulator fell behind on the shared 2 cores (${counts.gitlabSkipped} events shed); see the section`,
+    },
+    {
+      figure: 'TestKase-side actions per second achieved',
+      value: core / seconds,
+      unit: '/s',
+      goal: { comparison: '>=', target: 20, source: 'issue 14' },
+      limits: 'the same cores; see the section',
+    },
+    {
+      figure: 'dead letters',
+      value: Number(ledger.figures['dead letters'] ?? Number.NaN),
+      unit: '',
+      goal: { comparison: '==', target: 0, source: 'issue 14' },
+    },
+  ]);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const label = `soak-${Date.now().toString(36)}`;
@@ -320,8 +360,10 @@ async function main(): Promise<void> {
     log('final ledger over the REST APIs');
     const ledger = await checkLedger(world, monitor, { rest: true, injected429: injected429() });
     const markdown = report(options, world, monitor, faults, ledger, { loadMs, settleMs });
-    if (options.results) publishResults('soak', markdown);
-    else process.stdout.write(`\n${markdown}\n`);
+    if (options.results) {
+      publishResults('soak', markdown);
+      recordSoakFigures(options, world, ledger, loadMs);
+    } else process.stdout.write(`\n${markdown}\n`);
     if (!ledger.balanced) process.exitCode = 2;
   } finally {
     if (!stopping) {
