@@ -169,6 +169,61 @@ describe('comment-relay: linked test cases and defect comments', () => {
     );
   });
 
+  it('does not take a note a paged listing skipped for a deleted one: no second comment', async () => {
+    // GitLab pages notes by offset (docs/GITLAB.md, "Pagination"): a note deleted between two
+    // pages of a sweep's listing shifts the next page by one, so the note at the boundary is in
+    // neither. Here it is our comment, the 101st note, first of page 2 (the sweep reads 100 a page).
+    const requirement = await world.requirement(project);
+    const { sim, id: gitlabProject, developer } = project.gitlab;
+    const theirs: number[] = [];
+    for (let n = 1; n <= 100; n += 1) {
+      const added = await sim.addNote(gitlabProject, requirement.iid, { as: developer, body: `Note ${n}` });
+      if (added.kind !== 'note') throw new Error('expected a note');
+      theirs.push(added.note.id);
+    }
+    await world.link(project.projectId, requirement.id, 'TC-PAGED', { title: 'Pay by invoice' });
+    const ours = await eventually(
+      async () => {
+        const notes = await linkNotes(requirement.iid);
+        expect(notes).toHaveLength(1);
+        return notes[0]!;
+      },
+      { timeoutMs: 20_000 },
+    );
+    await eventually(async () =>
+      expect((await world.links(project.projectId, requirement.id)).body.comment).toMatchObject({
+        noteId: ours.id,
+        syncStatus: 'synced',
+      }),
+    );
+
+    // Each page of the next listing of this issue's notes waits 2 s before it is read.
+    const listPath = `/api/v4/projects/${gitlabProject}/issues/${requirement.iid}/notes`;
+    const since = Date.now();
+    await sim.addFault({ method: 'GET', path: listPath, kind: 'latency', latencyMs: 2_000, count: 2 });
+    try {
+      await world.resync(project.projectId);
+      const listings = () =>
+        sim
+          .apiRequests({ since, method: 'GET', project: gitlabProject })
+          .then((requests) => requests.filter((request) => request.path === listPath));
+      // Page 1 answered (100 of their notes): delete one of them before page 2 is read.
+      await eventually(async () => expect((await listings())[0]?.status).toBe(200), { timeoutMs: 60_000 });
+      await sim.deleteNote(gitlabProject, requirement.iid, theirs[0]!);
+      await eventually(async () => expect((await listings())[1]?.status).toBe(200), { timeoutMs: 30_000 });
+      // Page 2 came back empty, so our note was in no page. Time for the sweep to act on that (a
+      // comment it took for deleted is written again within a second or two).
+      await sleep(5_000);
+    } finally {
+      await sim.clearFaults();
+    }
+    expect((await linkNotes(requirement.iid)).map((note) => note.id)).toEqual([ours.id]);
+    expect(await world.noteWritesSince(project.gitlab, since)).toBe(0);
+    // It asked GitLab for the note itself before deciding anything.
+    const reads = await sim.apiRequests({ since, method: 'GET', project: gitlabProject });
+    expect(reads.filter((request) => request.path === `${listPath}/${ours.id}`)).toHaveLength(1);
+  });
+
   it('refuses bad links: invalid input, another tenant’s requirement; keeps one for a requirement not known yet', async () => {
     const requirement = await world.requirement(project);
     await world.link(project.projectId, requirement.id, 'TC-OWN', {});

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { GitlabAccess, type JobLease } from '@testkase/consumer-kit';
 import { snapshotFromRestNote, type GitlabClient, type GitlabNote } from '@testkase/gitlab';
 import { LOGGER, type Logger } from '@testkase/platform';
+import { isAppError } from '@testkase/util';
 
 import { CommentRepository } from '../comments/comment.repository';
 import type { CommentRelayConfig } from '../config/comment-relay.config';
@@ -18,6 +19,8 @@ import { TargetRepository } from '../targets/target.repository';
 
 const s = `"${SCHEMA}"`;
 const BATCH = 100;
+/** Notes of one issue a sweep asks for one by one before it calls them gone; more wait for the next sweep. */
+const MAX_CONFIRMATIONS = 20;
 
 /** An issue a sweep reads the notes of, and why comment-relay cares about it. */
 interface TrackedIssue {
@@ -143,6 +146,31 @@ export class Reconciler {
     );
   }
 
+  /**
+   * Of notes a listing did not show, those GitLab answers 404 for. Notes are offset-paginated only
+   * (docs/GITLAB.md, "Pagination"): a note deleted while a listing is read shifts the pages after
+   * it, so the note at a page boundary is in neither page; and a note written after the listing
+   * began may be missing from it. Absence from a listing is therefore only a hint, confirmed with a
+   * read of the note itself; a read that fails otherwise decides nothing (the next sweep asks again).
+   */
+  private async confirmGone(
+    gitlab: GitlabClient,
+    gitlabProjectId: number,
+    iid: number,
+    noteIds: readonly number[],
+  ): Promise<number[]> {
+    const gone: number[] = [];
+    for (const noteId of noteIds.slice(0, MAX_CONFIRMATIONS)) {
+      try {
+        await gitlab.notes.get(gitlabProjectId, iid, noteId);
+      } catch (error) {
+        if (isAppError(error) && error.code === 'GITLAB_NOT_FOUND') gone.push(noteId);
+        else this.logger.warn({ err: error, iid, noteId }, 'could not confirm that a note is gone');
+      }
+    }
+    return gone;
+  }
+
   private async sweepIssue(
     gitlab: GitlabClient,
     gitlabProjectId: number,
@@ -177,12 +205,18 @@ export class Reconciler {
           const outcome = await this.relay.apply(connectionId, defect, snapshot);
           if (outcome === 'relayed' || outcome === 'edited') result.relayed += 1;
         }
-        result.deleted = await this.relay.deletedExcept(connectionId, issue.iid, present);
+        const absent = await this.relay.absentFrom(connectionId, issue.iid, present);
+        const gone = await this.confirmGone(gitlab, gitlabProjectId, issue.iid, absent);
+        result.deleted = await this.relay.deleted(connectionId, gone);
       }
     }
     const linkNote = issue.link_note_id === null ? null : Number(issue.link_note_id);
+    const linkGone =
+      linkNote !== null &&
+      !present.has(linkNote) &&
+      (await this.confirmGone(gitlab, gitlabProjectId, issue.iid, [linkNote])).length > 0;
     await this.dataSource.transaction(async (tx) => {
-      if (linkNote !== null && !present.has(linkNote))
+      if (linkGone && linkNote !== null)
         result.recreated = await this.links.noteGone(tx, connectionId, [linkNote]);
       await this.targets.markNotesChecked(tx, connectionId, [issue.iid]);
       if (linkNote !== null) await this.links.markNotesChecked(tx, connectionId, [linkNote]);

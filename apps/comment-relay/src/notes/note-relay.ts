@@ -83,13 +83,21 @@ export class NoteRelay {
     });
   }
 
-  /** A sweep listed the issue's notes: relayed ones missing from `present` were deleted on GitLab. */
-  async deletedExcept(connectionId: string, iid: number, present: ReadonlySet<number>): Promise<number> {
+  /**
+   * The relayed notes of an issue, not yet deleted, that a sweep's listing did not show: the
+   * candidates it asks GitLab for one by one before calling them deleted (Reconciler).
+   */
+  async absentFrom(connectionId: string, iid: number, present: ReadonlySet<number>): Promise<number[]> {
+    const live = await this.notes.liveOfIssue(this.dataSource.manager, connectionId, iid);
+    return live.map((row) => Number(row.note_id)).filter((id) => !present.has(id));
+  }
+
+  /** Relayed notes GitLab no longer has (each confirmed by a 404 of its own): comment_deleted. */
+  async deleted(connectionId: string, noteIds: readonly number[]): Promise<number> {
+    if (noteIds.length === 0) return 0;
     return this.dataSource.transaction(async (tx) => {
       await this.connections.enterGate(tx, connectionId);
-      const live = await this.notes.liveOfIssue(tx, connectionId, iid);
-      const gone = live.map((row) => Number(row.note_id)).filter((id) => !present.has(id));
-      const deleted = await this.notes.markDeleted(tx, connectionId, gone);
+      const deleted = await this.notes.markDeleted(tx, connectionId, noteIds);
       await this.outbox.addMany(tx, deleted.map(commentDeletedEvent));
       return deleted.length;
     });
