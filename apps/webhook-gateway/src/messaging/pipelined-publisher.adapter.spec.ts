@@ -123,6 +123,11 @@ describe('PipelinedJetStreamPublisher', () => {
   });
 
   it('holds publishes while the last write is unacknowledged, and writes them together after its last ack', async () => {
+    // A hold far longer than the test, so that only the acks end it (HOLD_MS is 1 ms: a loaded
+    // machine would end it by time between two ticks).
+    publisher.stop();
+    publisher = new PipelinedJetStreamPublisher(nats, 60_000, quietLogger, 60_000);
+    publisher.start();
     const first = [publish(1), publish(2)];
     await tick();
     const held = [publish(3)];

@@ -137,6 +137,8 @@ export class PipelinedJetStreamPublisher {
     private readonly nats: NatsClient,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
+    /** How long a hold lasts at most ({@link HOLD_MS}; longer only in tests, to see a hold end by its ack). */
+    private readonly holdMs = HOLD_MS,
   ) {}
 
   start(): void {
@@ -184,7 +186,7 @@ export class PipelinedJetStreamPublisher {
     if (this.flushScheduled === 'no') {
       if (this.unacked > 0) {
         this.flushScheduled = 'held';
-        this.holdTimer = setTimeout(this.flush, HOLD_MS);
+        this.holdTimer = setTimeout(this.flush, this.holdMs);
       } else {
         this.flushSoon();
       }
