@@ -20,7 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { DefectV1 } from '@testkase/contracts';
-import type { AppName } from '@testkase/testing';
+import { SERVICE_NAMES, type AppName } from '@testkase/testing';
 
 import { recordFigures, type FigureInput } from './lib/goals';
 import { pool, waitUntil } from './lib/load-tools';
@@ -50,13 +50,7 @@ const IDLE_ONLY = process.env['BENCH_IDLE_ONLY'] === '1';
 const GOAL_IDLE_MIB = 90;
 const GOAL_LOAD_MIB = 150;
 
-const SERVICES = [
-  'webhook-gateway',
-  'connection-service',
-  'requirement-sync',
-  'defect-sync',
-  'comment-relay',
-] as const;
+const SERVICES = SERVICE_NAMES;
 const MEASURED: readonly AppName[] = [...SERVICES, 'gitlab-sim'];
 
 const MiB = 2 ** 20;

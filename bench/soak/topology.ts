@@ -4,6 +4,7 @@ import { ensureDatabase } from '@testkase/platform';
 import {
   PrivateNatsCluster,
   PrivatePostgres,
+  SERVICE_NAMES,
   startApp,
   TEST_CORE_API_TOKEN,
   TEST_TOKEN_ENCRYPTION_KEYS,
@@ -16,13 +17,7 @@ import {
 
 import { Balancer } from './balancer';
 
-export const SERVICES = [
-  'webhook-gateway',
-  'connection-service',
-  'requirement-sync',
-  'defect-sync',
-  'comment-relay',
-] as const;
+export const SERVICES = SERVICE_NAMES;
 export type Service = (typeof SERVICES)[number];
 
 /** One replica of a service: `<app>#<n>`, restarted in place after a kill. */

@@ -2,14 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 
-export const APP_NAMES = [
+/** The product's services: every app but the simulator. */
+export const SERVICE_NAMES = [
   'webhook-gateway',
   'connection-service',
   'requirement-sync',
   'defect-sync',
   'comment-relay',
-  'gitlab-sim',
 ] as const;
+export const APP_NAMES = [...SERVICE_NAMES, 'gitlab-sim'] as const;
 export type AppName = (typeof APP_NAMES)[number];
 
 export const WORKSPACE_ROOT = path.resolve(__dirname, '../../../..').replace(/\/dist$/, '');
