@@ -63,13 +63,7 @@ const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => 
 export const renderGitlabMarkdown = (
   markdown: string | null | undefined,
   options: RenderGitlabMarkdownOptions,
-): string => {
-  const rewriteUrl = projectUrlResolver(projectBaseUrl(options.projectWebUrl));
-  const source = normaliseUntrustedText(markdown, GITLAB_DESCRIPTION_MAX_CHARS);
-  if (source.trim() === '') return '';
-  // Markdown that cannot hold HTML: the sanitizer's output without its pass (markdown-fast-html.ts).
-  return renderWithoutHtml(source, withHtml, rewriteUrl) ?? fullPipeline(source, rewriteUrl);
-};
+): string => render(markdown, options, true);
 
 /**
  * The full pipeline alone (markdown-it, then the sanitizer), without the fast path: what
@@ -78,11 +72,19 @@ export const renderGitlabMarkdown = (
 export const renderGitlabMarkdownFully = (
   markdown: string | null | undefined,
   options: RenderGitlabMarkdownOptions,
+): string => render(markdown, options, false);
+
+const render = (
+  markdown: string | null | undefined,
+  options: RenderGitlabMarkdownOptions,
+  fastPath: boolean,
 ): string => {
   const rewriteUrl = projectUrlResolver(projectBaseUrl(options.projectWebUrl));
   const source = normaliseUntrustedText(markdown, GITLAB_DESCRIPTION_MAX_CHARS);
   if (source.trim() === '') return '';
-  return fullPipeline(source, rewriteUrl);
+  // Markdown that cannot hold HTML: the sanitizer's output without its pass (markdown-fast-html.ts).
+  const fast = fastPath ? renderWithoutHtml(source, withHtml, rewriteUrl) : null;
+  return fast ?? fullPipeline(source, rewriteUrl);
 };
 
 const fullPipeline = (source: string, rewriteUrl: UrlRewriter): string =>
